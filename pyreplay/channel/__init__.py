@@ -1,0 +1,1 @@
+"""Intercept channel (pure codec): messages between copy/burn and intercept."""

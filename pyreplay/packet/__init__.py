@@ -1,0 +1,1 @@
+"""Packet layer (pure): header views, checksums, segmentation, pcap read/write."""

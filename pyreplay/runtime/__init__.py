@@ -1,0 +1,1 @@
+"""Runtimes: the only impure loops (copy, intercept, burn)."""

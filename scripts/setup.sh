@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up pyreplay on a fresh Debian machine: system packages, then a venv with the project.
+# Idempotent: a second run checks, finds everything in place and changes nothing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+
+# bcc (python3-bpfcc) brings libbcc and its LLVM; linux-libc-dev gives the uapi headers that
+# pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none).
+apt_packages=(python3-bpfcc python3-venv iproute2 ethtool bpftool linux-libc-dev procps)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup: missing system packages: ${missing[*]} (run as root, or install them with apt-get)" >&2
+        exit 1
+    fi
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# bcc lives in the system Python's dist-packages, so the venv is built from /usr/bin/python3
+# with system site packages; minimum versions keep pip from settling for an older Debian copy.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import bcc' 2>/dev/null; then
+    rm -rf .venv
+    /usr/bin/python3 -m venv --system-site-packages .venv
+fi
+stamp=.venv/.pyreplay-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade 'pip>=23'
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    touch "$stamp"
+fi
+.venv/bin/pyreplay --version >/dev/null
+echo "setup: ready (.venv/bin/pyreplay)"
