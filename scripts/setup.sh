@@ -8,7 +8,7 @@ cd "$here"
 
 # bcc (python3-bpfcc) brings libbcc and its LLVM; linux-libc-dev gives the uapi headers that
 # pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none).
-apt_packages=(python3-bpfcc python3-venv iproute2 ethtool bpftool linux-libc-dev procps)
+apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev procps)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -33,8 +33,14 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import bcc' 2>/dev/null; 
 fi
 stamp=.venv/.pyreplay-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade 'pip>=23'
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+    log=$(mktemp)
+    if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade 'pip>=23' &&
+           .venv/bin/python -m pip install --disable-pip-version-check -e '.[test]'; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "setup: pip install failed (full log: $log)" >&2
+        exit 1
+    fi
+    rm -f "$log"
     touch "$stamp"
 fi
 .venv/bin/pyreplay --version >/dev/null

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up this machine if needed, then run the whole test suite. As root, the lab (netns) and
+# BPF tests run too; without root they are skipped with that reason (CI runs as root).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$here/scripts/setup.sh"
+cd "$here"
+status=0
+.venv/bin/python -m pytest "$@" || status=$?
+# Nothing the tests created may outlive them.
+left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep '^prl' || true)
+xdp=$(ip -o link show 2>/dev/null | grep -E ' xdp(generic|drv|offload)? ' || true)
+if [ -n "$left$xdp" ]; then
+    echo "test.sh: the tests left state behind:${left:+ namespaces: $left}${xdp:+ xdp: $xdp}" >&2
+    status=1
+fi
+exit $status
