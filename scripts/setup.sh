@@ -8,7 +8,7 @@ cd "$here"
 
 # bcc (python3-bpfcc) brings libbcc and its LLVM; linux-libc-dev gives the uapi headers that
 # pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none).
-apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev procps)
+apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps)
 
 missing=()
 for p in "${apt_packages[@]}"; do
