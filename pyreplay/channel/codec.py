@@ -60,6 +60,11 @@ def _frame(body_items: list[Any]) -> bytes:
     return FRAME_HEADER.pack(len(body)) + body
 
 
+def encode_responses(runs: list[Any]) -> bytes:
+    """A Responses frame from runs already packed (``records.RunBuilder``)."""
+    return _frame([KIND_RESPONSES, runs])
+
+
 def encode(message: Message) -> bytes:
     """One frame for ``message``; a summary that cannot be encoded raises ``ValueError``."""
     kind = type(message)

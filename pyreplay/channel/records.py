@@ -91,34 +91,62 @@ def _pack_one(record: struct.Struct, s: ResponseSummary, raws: list[bytes]) -> b
         raise ValueError(f"options.raw must be at most {MAX_RAW_OPTIONS} bytes")
     if type(s.dst) is not bytes or len(s.dst) != len(s.src):
         raise ValueError("summary src and dst are of different address families")
-    if raw:
-        raws.append(raw)
     try:
-        return record.pack(s.src, s.dst, s.sport, s.dport, s.seq, s.ack, s.flags, s.window,
-                           s.payload_len, bits, mss, wscale, tsval, tsecr, len(raw))
+        packed = record.pack(s.src, s.dst, s.sport, s.dport, s.seq, s.ack, s.flags, s.window,
+                             s.payload_len, bits, mss, wscale, tsval, tsecr, len(raw))
     except struct.error as exc:
         raise ValueError(f"summary field out of range: {exc}: {s!r}") from None
+    if raw:
+        raws.append(raw)
+    return packed
 
 
-def pack_runs(items: Iterable[ResponseSummary]) -> list[list[Any]]:
-    runs: list[list[Any]] = []
-    addr_len = -1
-    records: list[bytes] = []
-    raws: list[bytes] = []
-    for s in items:
+class RunBuilder:
+    """Packs summaries one at a time; a bad one raises ``ValueError`` and is not kept."""
+
+    __slots__ = ("_runs", "_addr_len", "_records", "_raws", "count")
+
+    def __init__(self) -> None:
+        self._runs: list[list[Any]] = []
+        self._addr_len = -1
+        self._records: list[bytes] = []
+        self._raws: list[bytes] = []
+        self.count = 0
+
+    def add(self, s: ResponseSummary) -> None:
         if type(s) is not ResponseSummary:
             raise TypeError(f"Responses items must be ResponseSummary, not {type(s).__name__}")
         n = len(s.src) if type(s.src) is bytes else -1
         if n not in RECORDS:
             raise ValueError(f"summary src has {n} bytes, want 4 or 16")
-        if n != addr_len:
-            if records:
-                runs.append([addr_len, b"".join(records), b"".join(raws)])
-            addr_len, records, raws = n, [], []
-        records.append(_pack_one(RECORDS[n], s, raws))
-    if records:
-        runs.append([addr_len, b"".join(records), b"".join(raws)])
-    return runs
+        if n != self._addr_len and self._records:
+            raws: list[bytes] = []
+            record = _pack_one(RECORDS[n], s, raws)
+            self._close_run()
+            self._raws = raws
+        else:
+            record = _pack_one(RECORDS[n], s, self._raws)
+        self._addr_len = n
+        self._records.append(record)
+        self.count += 1
+
+    def _close_run(self) -> None:
+        self._runs.append([self._addr_len, b"".join(self._records), b"".join(self._raws)])
+        self._records, self._raws = [], []
+
+    def build(self) -> list[list[Any]]:
+        """The runs so far; the builder is then empty again."""
+        if self._records:
+            self._close_run()
+        runs, self._runs, self._addr_len, self.count = self._runs, [], -1, 0
+        return runs
+
+
+def pack_runs(items: Iterable[ResponseSummary]) -> list[list[Any]]:
+    builder = RunBuilder()
+    for s in items:
+        builder.add(s)
+    return builder.build()
 
 
 def _options(bits: int, mss: int, wscale: int, tsval: int, tsecr: int, raw: bytes) -> TcpOptions:

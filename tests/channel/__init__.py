@@ -1,0 +1,1 @@
+"""Channel tests (a package so helper modules import without name clashes)."""
