@@ -1,0 +1,66 @@
+"""Helpers for the kernel-side tests: the veth-pair description, `ip`, ping, setns, counters.
+
+Temporary: pyreplay.lab will provide topologies and namespace entry; until then this is the
+smallest set the attach tests need. Nothing here touches the host's own interfaces.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class VethPair:
+    """``ns_a``/``veth0``/``addr_a`` <-> ``ns_b``/``veth1``/``addr_b``, in 10.199.<n>.0/24."""
+
+    ns_a: str
+    ns_b: str
+    addr_a: str
+    addr_b: str
+    if_a: str = "veth0"
+    if_b: str = "veth1"
+
+
+def ip(*args: str) -> str:
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=20).stdout
+
+
+def xdp_attached(namespace: str, ifname: str) -> bool:
+    return "xdp" in ip("-n", namespace, "-d", "-o", "link", "show", "dev", ifname)
+
+
+def ping(pair: VethPair, count: int = 20) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ip", "netns", "exec", pair.ns_b, "ping", "-q", "-n", "-c", str(count), "-i", "0.02",
+         "-W", "1", "-w", "10", pair.addr_a],
+        capture_output=True, text=True, timeout=30,
+    )
+
+
+@contextmanager
+def inside_netns(name: str) -> Iterator[None]:
+    """Move the calling thread into a named namespace and always back to where it was."""
+    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as target:
+        _setns(target.fileno())
+        try:
+            yield
+        finally:
+            _setns(home.fileno())
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def smoke_count(compiled, slot: int = 0) -> int:
+    return compiled[b"smoke_counts"].sum(slot).value
