@@ -1,0 +1,29 @@
+"""Rewriting decisions for replayed sessions (sans-IO): where a packet goes, which client identity
+it is sent from, and whether its session is sampled.
+
+Contract: pure functions and small state machines over packed addresses and ints; time is the
+``now`` argument. Nothing here touches packets' bytes (that is ``pyreplay.packet``).
+"""
+
+from pyreplay.rewrite.clients import (
+    AllocatorStats,
+    ClientAllocator,
+    ClientKey,
+    Identity,
+    PoolExhausted,
+)
+from pyreplay.rewrite.mix import fmix64, mix_endpoint
+from pyreplay.rewrite.sampling import sample_session
+from pyreplay.rewrite.transfer import TransferMap
+
+__all__ = [
+    "AllocatorStats",
+    "ClientAllocator",
+    "ClientKey",
+    "Identity",
+    "PoolExhausted",
+    "TransferMap",
+    "fmix64",
+    "mix_endpoint",
+    "sample_session",
+]
