@@ -102,9 +102,10 @@ def test_truncated_and_non_ip_records_are_counted_and_skipped():
     assert reader.skipped == {REASON_TRUNCATED: 1, "not IP": 1, REASON_BAD_LENGTHS: 1}
 
 
-def test_absurd_caplen_stops_reading():
+@pytest.mark.parametrize("caplen", [256 * 1024 + 1, 0x7FFF_FFFF])
+def test_absurd_caplen_stops_reading(caplen):
     good = pcap_file([(1, 0, ipv4())], linktype=101)
-    corrupt = struct.pack("<IIII", 2, 0, 0x7FFF_FFFF, 0x7FFF_FFFF) + ipv4() * 10
+    corrupt = struct.pack("<IIII", 2, 0, caplen, caplen) + ipv4() * 10
     reader = read_all(good + corrupt)
     assert reader.records == [PcapRecord(1.0, ipv4())]
     assert reader.skipped == {REASON_CORRUPT: 1}

@@ -304,3 +304,11 @@ def test_short_interface_block_keeps_later_interface_numbers():
     records, reader = read_all(data)
     assert records == [PcapRecord(6.0, ipv4())]
     assert reader.skipped == {"corrupt interface block": 2}
+
+
+def test_packet_above_256_kib_is_skipped_as_corrupt():
+    huge = ipv4(bytes(60000)) + bytes(256 * 1024)
+    data = shb() + idb("<", 101) + epb("<", 0, 1, huge) + epb("<", 0, 2_000_000, ipv4())
+    records, reader = read_all(data)
+    assert records == [PcapRecord(2.0, ipv4())]
+    assert reader.skipped == {REASON_CORRUPT_BLOCK: 1}
