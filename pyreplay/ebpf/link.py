@@ -108,7 +108,10 @@ class BpfLink:
 
     def __del__(self) -> None:
         if getattr(self, "_fd", -1) >= 0:
-            self.close()
+            try:
+                self.close()
+            except Exception:
+                pass  # interpreter shutdown; the kernel detaches when the process's fds close
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"fd={self._fd}"
