@@ -1,0 +1,773 @@
+"""One replayed client connection: captured client packets in, segments for the target out.
+
+Contract: ``Session(config, client, target)`` is sans-IO. ``handle(event, now=...)`` returns the
+commands to execute in order; ``next_deadline()`` says when to deliver the next ``Tick``. The
+client's sequence space is kept end to end (captured ISN, or first payload seq - 1 for a faked
+SYN), so the target's ACK numbers are client-space numbers; only our ACK numbers are rewritten
+into the target's space. Odd captured or target traffic is counted in ``counters`` and dropped;
+only misuse (unknown event types, impossible transitions) raises.
+
+Pacing: a captured payload whose client ACK differs from the previous payload's starts a new
+request, which waits until the previous response is complete (``config.py`` documents the
+quiet-period rule); continuation and pipelined segments (same ACK) go at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from pyreplay.packet.segment import ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment
+from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
+
+from .commands import Command, Endpoint, Finished, Outcome, Register, Send, Unregister
+from .config import SessionConfig
+from .events import ClientSegment, Shutdown, Superseded, TargetResponse, Tick
+from .retransmit import InFlight, RtoEstimator, SendQueue
+from .state import CONNECTED, Phase, Trigger, advance
+from .stream import CapturedStream, Chunk
+from .tcpopts import mss_only, timestamp_only, with_timestamp
+
+_DEFAULT_TARGET_MSS = 536
+_FAKE_WINDOW = 65535
+_SENDING_PHASES = (Phase.ESTABLISHED, Phase.AWAITING_GREETING, Phase.AWAITING_RESPONSE)
+# When several deadlines are due at one tick, fire them in this order (ends first).
+_TIMER_ORDER = (
+    "handshake",
+    "capture_gap",
+    "session_timeout",
+    "keepalive",
+    "linger",
+    "retransmit",
+    "persist",
+    "delayed_ack",
+    "response_quiet",
+)
+
+
+class Session:
+    def __init__(self, config: SessionConfig, client: Endpoint, target: Endpoint) -> None:
+        self.config = config
+        self.client = client
+        self.target = target
+        self.phase = Phase.NEW
+        self.outcome: Outcome | None = None
+        self.counters: Counter[str] = Counter()
+        self._out: list[Command] = []
+        self._registered = False
+        # captured client side
+        self._stream: CapturedStream | None = None
+        self.captured_isn: int | None = None
+        self._handshake_ack: Segment | None = None
+        self._handshake_client_ack: int | None = None
+        self._client_window = _FAKE_WINDOW
+        self._client_fin_template: Segment | None = None
+        self._client_reset = False
+        self._ip_id = 0
+        # the target connection
+        self._fake_handshake = False
+        self._syn: Segment | None = None
+        self._syn_sent_at = 0.0
+        self._syn_retransmitted = False
+        self._handshake_started_at = 0.0
+        self._snd_una = 0
+        self._snd_nxt = 0
+        self._rcv_nxt = 0
+        self._ack_sent: int | None = None
+        self._wscale = 0
+        self._peer_window = 0
+        self._target_mss = _DEFAULT_TARGET_MSS
+        self._ts_on = False
+        self._ts_recent = 0
+        self._ts_last_sent: int | None = None
+        self._target_fin_seq: int | None = None
+        self._fin_sent = False
+        self._sendq = SendQueue()
+        self._rto = RtoEstimator(config.rto_initial, config.rto_min, config.rto_max)
+        self._backoff = 0
+        self._retries = 0
+        self._recover: int | None = None
+        self._dupacks = 0
+        self._reconnects = 0
+        # pacing
+        self._requests_on_connection = 0
+        self._request_ack: int | None = None
+        self._target_data_seen = False
+        self._response_bytes = 0
+        self._last_response_at = 0.0
+        self._window_blocked = False
+        # timers (absolute times) and activity marks
+        self._rto_at: float | None = None
+        self._delack_at: float | None = None
+        self._persist_at: float | None = None
+        self._persist_backoff = 0
+        self._gap_since: float | None = None
+        self._phase_since = 0.0
+        self._last_progress_at = 0.0
+        self._last_activity_at = 0.0
+
+    # ------------------------------------------------------------------ public API
+
+    def handle(
+        self, event: ClientSegment | TargetResponse | Tick | Shutdown | Superseded, *, now: float
+    ) -> list[Command]:
+        self._out = out = []
+        if self.phase is Phase.CLOSED:
+            self._after_close(event)
+            return out
+        match event:
+            case ClientSegment(segment=segment):
+                self._on_client(segment, now)
+            case TargetResponse(summary=summary):
+                self._on_target(summary, now)
+            case Tick():
+                self._on_tick(now)
+            case Shutdown():
+                self._abort(Outcome.SHUTDOWN, "tool exiting")
+            case Superseded():
+                self._abort(Outcome.SUPERSEDED, "a new connection reused the client address")
+            case _:
+                raise TypeError(f"not a session event: {event!r}")
+        if self.phase is not Phase.CLOSED:
+            self._pump(now)
+            self._enforce_memory_bound()
+        return out
+
+    def next_deadline(self) -> float | None:
+        return min(self._deadlines().values(), default=None)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase is Phase.CLOSED
+
+    @property
+    def captured_end(self) -> int | None:
+        """Client seq just past the captured contiguous stream (for port-reuse decisions)."""
+        return None if self._stream is None else self._stream.next_seq
+
+    # ------------------------------------------------------------------ client side
+
+    def _on_client(self, seg: Segment, now: float) -> None:
+        self._last_activity_at = now
+        if seg.flags & SYN:
+            if self.phase is Phase.NEW:
+                self._start_from_syn(seg, now)
+            elif seg.seq == self.captured_isn:
+                self.counters["client_syn_retransmission"] += 1
+            else:
+                self.counters["client_syn_other_isn"] += 1
+            return
+        if self.phase is Phase.NEW:
+            if not seg.payload or seg.flags & RST:
+                self.counters["client_without_session"] += 1
+                return
+            if self.config.only_with_syn:
+                self._finish(Outcome.SKIPPED, "no SYN captured and only_with_syn is set")
+                return
+            self._start_without_syn(seg, now)
+        stream = self._stream
+        assert stream is not None
+        if seg.flags & ACK and not self._fake_handshake:
+            self._client_window = seg.window
+        if seg.flags & RST:
+            self.counters["client_resets"] += 1
+            self._client_reset = True
+            return
+        if seg.payload:
+            grew = stream.add(seg, self.counters)
+            if grew:
+                self._gap_since = now if stream.has_gap else None
+            elif stream.has_gap and self._gap_since is None:
+                self._gap_since = now
+        elif not seg.flags & FIN:
+            self._note_pure_ack(seg)
+        if seg.flags & FIN:
+            stream.note_fin(seq_add(seg.seq, len(seg.payload)), self.counters)
+            if stream.fin_seq is not None and self._client_fin_template is None:
+                self._client_fin_template = seg
+
+    def _note_pure_ack(self, seg: Segment) -> None:
+        stream = self._stream
+        assert stream is not None
+        is_handshake_ack = (
+            self.captured_isn is not None
+            and self._handshake_client_ack is None
+            and seg.flags & ACK
+            and stream.next_seq == seq_add(self.captured_isn, 1)
+        )
+        if is_handshake_ack:
+            self._handshake_ack = seg
+            self._handshake_client_ack = seg.ack
+        else:
+            self.counters["client_pure_ack"] += 1
+
+    def _start_from_syn(self, seg: Segment, now: float) -> None:
+        self.captured_isn = seg.seq
+        self._client_window = seg.window
+        self._ip_id = seg.ip_id
+        self._stream = CapturedStream(seq_add(seg.seq, 1), self.config.max_buffered_bytes)
+        syn = self._addressed(
+            seq=seg.seq,
+            ack=0,
+            flags=seg.flags & ~(ACK | FIN | RST | PSH),
+            window=seg.window,
+            options=seg.options,
+            ip_id=seg.ip_id,
+            ttl=seg.ttl,
+        )
+        self._connect(syn, fake=False, now=now)
+
+    def _start_without_syn(self, seg: Segment, now: float) -> None:
+        self.counters["fake_syn"] += 1
+        self._stream = CapturedStream(seg.seq, self.config.max_buffered_bytes)
+        self._connect(self._fake_syn(seq_add(seg.seq, -1), seg.ip_id), fake=True, now=now)
+
+    # ------------------------------------------------------------------ target side
+
+    def _on_target(self, s: ResponseSummary, now: float) -> None:
+        if self.phase is Phase.NEW:
+            self.counters["target_before_syn"] += 1
+            return
+        self._last_progress_at = self._last_activity_at = now
+        if self._ts_on and s.options.timestamp is not None:
+            self._ts_recent = s.options.timestamp[0]
+        if s.flags & RST:
+            self._on_target_reset(now)
+            return
+        if self.phase is Phase.SYN_SENT:
+            self._on_handshake_reply(s, now)
+            return
+        if s.flags & SYN:
+            self.counters["target_synack_retransmission"] += 1
+            self._send_ack()
+            return
+        if not s.flags & ACK:
+            self.counters["target_without_ack"] += 1
+            return
+        if seq_gt(s.ack, self._snd_nxt):
+            self.counters["target_ack_of_unsent"] += 1
+            return
+        self._on_ack(s, now)
+        if s.payload_len:
+            self._on_target_data(s, now)
+        if s.flags & FIN:
+            self._on_target_fin(s, now)
+
+    def _on_handshake_reply(self, s: ResponseSummary, now: float) -> None:
+        assert self._syn is not None
+        expected_ack = seq_add(self._syn.seq, 1)
+        if s.flags & SYN and s.flags & ACK and s.ack == expected_ack:
+            self._accept_synack(s, now)
+            return
+        # An ACK for some older connection on this 4-tuple: reset it, then offer our SYN again.
+        self.counters["target_stale_connection"] += 1
+        if s.flags & ACK:
+            self._emit(self._addressed(seq=s.ack, ack=0, flags=RST, window=0))
+            self.counters["resets_sent"] += 1
+        self._send_syn(now, retransmission=True)
+
+    def _accept_synack(self, s: ResponseSummary, now: float) -> None:
+        assert self._syn is not None
+        offered = self._syn.options
+        self._rcv_nxt = seq_add(s.seq, 1)
+        self._ack_sent = None
+        both_scale = offered.wscale is not None and s.options.wscale is not None
+        self._wscale = min(s.options.wscale, 14) if both_scale else 0
+        self._peer_window = s.window  # never scaled in a SYN-ACK
+        self._target_mss = s.options.mss or _DEFAULT_TARGET_MSS
+        self._ts_on = offered.timestamp is not None and s.options.timestamp is not None
+        if self._ts_on:
+            self._ts_recent = s.options.timestamp[0]
+            self._ts_last_sent = offered.timestamp[0]
+        if not self._syn_retransmitted:
+            self._rto.sample(now - self._syn_sent_at)
+        self._rto_at = None
+        self._backoff = self._retries = 0
+        self.counters["connections"] += 1
+        self._to(Trigger.SYN_ACK, now)
+        template = None if self._fake_handshake else self._handshake_ack
+        if template is None:
+            self.counters["handshake_ack_generated"] += 1
+        self._emit(self._segment(seq=self._snd_nxt, flags=ACK, template=template))
+
+    def _on_ack(self, s: ResponseSummary, now: float) -> None:
+        window = s.window << self._wscale
+        if seq_gt(s.ack, self._snd_una):
+            sent_at = self._sendq.acknowledge(s.ack)
+            if sent_at is not None:
+                self._rto.sample(now - sent_at)
+            self._snd_una = s.ack
+            self._backoff = self._retries = self._dupacks = 0
+            self._rto_at = now + self._rto.timeout() if self._sendq else None
+            if self._recover is not None and seq_lt(s.ack, self._recover):
+                self._retransmit_first()  # partial ACK during recovery: next hole, now
+            else:
+                self._recover = None
+        elif s.ack == self._snd_una:
+            is_duplicate = (
+                self._sendq and not s.payload_len and not s.flags & FIN
+                and window == self._peer_window
+            )
+            if is_duplicate:
+                self._dupacks += 1
+                if self._dupacks == self.config.dupack_threshold and self._recover is None:
+                    self.counters["fast_retransmits"] += 1
+                    self._recover = self._snd_nxt
+                    self._retransmit_first()
+        else:
+            self.counters["target_old_ack"] += 1
+            return
+        # Any in-order ACK may update the window, also when ack == snd.nxt (the original
+        # ignored those and could stall forever behind a zero window).
+        self._peer_window = window
+        if window > 0:
+            self._persist_at = None
+            self._persist_backoff = 0
+
+    def _on_target_data(self, s: ResponseSummary, now: float) -> None:
+        end = seq_add(s.seq, s.payload_len)
+        if not seq_gt(end, self._rcv_nxt):
+            self.counters["target_retransmission"] += 1
+            self._send_ack()
+            return
+        if seq_gt(s.seq, self._rcv_nxt):
+            # The target sent the bytes in between (intercept lost their summary); ACKing
+            # past them is truthful for the target and avoids a stall.
+            self.counters["target_summary_gap"] += 1
+        new_bytes = seq_diff(end, self._rcv_nxt)
+        self._rcv_nxt = end
+        self._target_data_seen = True
+        self._response_bytes += new_bytes
+        self._last_response_at = now
+        self.counters["response_bytes"] += new_bytes
+        if self.phase is Phase.AWAITING_GREETING:
+            self._to(Trigger.GREETING, now)
+        unacked = seq_diff(self._rcv_nxt, self._ack_sent) if self._ack_sent is not None else 0
+        if unacked >= 2 * self._target_mss:
+            self._send_ack()
+        elif self._delack_at is None:
+            self._delack_at = now + self.config.ack_delay
+
+    def _on_target_fin(self, s: ResponseSummary, now: float) -> None:
+        fin_seq = seq_add(s.seq, s.payload_len)
+        if self._target_fin_seq is not None:
+            self.counters["target_fin_retransmission"] += 1
+            self._send_ack()
+            return
+        self._target_fin_seq = fin_seq
+        if seq_ge(seq_add(fin_seq, 1), self._rcv_nxt):
+            self._rcv_nxt = seq_add(fin_seq, 1)
+        self._send_ack()
+        if self.phase is Phase.AWAITING_RESPONSE:
+            self.counters["responses"] += 1
+        if self.phase in (*_SENDING_PHASES, Phase.FIN_WAIT):
+            self._to(Trigger.TARGET_FIN, now)
+
+    def _on_target_reset(self, now: float) -> None:
+        self.counters["target_resets"] += 1
+        stream = self._stream
+        assert stream is not None
+        if self.phase is Phase.SYN_SENT:
+            self._finish(Outcome.REFUSED, "target answered the SYN with RST")
+        elif self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
+            self._finish(Outcome.COMPLETE, "target reset after the client's FIN was acked")
+        elif stream.has_pending or stream.has_gap:
+            self._reconnect("target reset with client data left", send_rst=False, now=now)
+        else:
+            self._finish(Outcome.TARGET_RESET, "target reset the connection")
+
+    # ------------------------------------------------------------------ sending
+
+    def _pump(self, now: float) -> None:
+        if self.phase not in CONNECTED:
+            return
+        stream = self._stream
+        assert stream is not None
+        if self.phase is Phase.CLOSE_WAIT and stream.has_pending:
+            self._reconnect("target closed with client data left", send_rst=True, now=now)
+            return
+        self._complete_response_if_quiet(now)
+        self._send_data(now)
+        if self._client_reset and self.phase is not Phase.AWAITING_RESPONSE:
+            if not stream.has_pending:
+                self._emit(self._reset_segment())
+                self._finish(Outcome.CLIENT_RESET, "client reset the connection")
+                return
+        self._send_client_fin_if_ready(now)
+        if self.phase is Phase.LAST_ACK and self._snd_una == self._snd_nxt:
+            self._finish(Outcome.COMPLETE, "both sides closed")
+            return
+        self._arm_persist(now)
+
+    def _send_data(self, now: float) -> None:
+        stream = self._stream
+        assert stream is not None
+        self._window_blocked = False
+        while self.phase in _SENDING_PHASES and (chunk := stream.peek()) is not None:
+            new_request = self._requests_on_connection == 0 or chunk.client_ack != self._request_ack
+            if new_request:
+                if self.phase is Phase.AWAITING_GREETING:
+                    return
+                if self._requests_on_connection == 0 and self._needs_greeting(chunk):
+                    self._to(Trigger.WAIT_GREETING, now)
+                    return
+                if self.phase is Phase.AWAITING_RESPONSE and not self.config.no_wait:
+                    return
+            usable = seq_diff(seq_add(self._snd_una, self._peer_window), self._snd_nxt)
+            if usable <= 0:
+                self._window_blocked = True
+                self.counters["window_stalls"] += 1
+                return
+            piece = stream.take(usable)
+            if new_request:
+                self._to(Trigger.REQUEST, now)
+                self._requests_on_connection += 1
+                self.counters["requests"] += 1
+                self._response_bytes = 0
+            self._request_ack = piece.client_ack
+            self._send_piece(piece, now)
+
+    def _needs_greeting(self, chunk: Chunk) -> bool:
+        return (
+            not self._fake_handshake
+            and not self._target_data_seen
+            and self._handshake_client_ack is not None
+            and chunk.client_ack is not None
+            and chunk.client_ack != self._handshake_client_ack
+        )
+
+    def _send_piece(self, piece: Chunk, now: float) -> None:
+        flags = ACK | (piece.template.flags & PSH)
+        self._emit(
+            self._segment(seq=piece.seq, flags=flags, payload=piece.payload, template=piece.template)
+        )
+        self._sendq.push(InFlight(piece.seq, piece.payload, False, piece.template, now))
+        self._snd_nxt = piece.end
+        self._last_progress_at = now
+        self.counters["bytes_sent"] += len(piece.payload)
+        if self._rto_at is None:
+            self._rto_at = now + self._rto.timeout(self._backoff)
+
+    def _send_client_fin_if_ready(self, now: float) -> None:
+        stream = self._stream
+        assert stream is not None
+        if self._fin_sent or not stream.fin_reached:
+            return
+        if self.phase not in (Phase.ESTABLISHED, Phase.CLOSE_WAIT):
+            return
+        if self._snd_nxt != stream.fin_seq or self._snd_una != self._snd_nxt:
+            return
+        self._emit(
+            self._segment(seq=self._snd_nxt, flags=FIN | ACK, template=self._client_fin_template)
+        )
+        self._sendq.push(InFlight(self._snd_nxt, b"", True, self._client_fin_template, now))
+        self._snd_nxt = seq_add(self._snd_nxt, 1)
+        self._fin_sent = True
+        self._rto_at = now + self._rto.timeout(self._backoff)
+        self._to(Trigger.CLIENT_FIN, now)
+
+    def _arm_persist(self, now: float) -> None:
+        if self._window_blocked and not self._sendq:
+            if self._persist_at is None:
+                self._persist_at = now + self._rto.timeout(self._persist_backoff)
+        else:
+            self._persist_at = None
+            self._persist_backoff = 0
+
+    def _retransmit_first(self) -> None:
+        entry = self._sendq.first()
+        if entry is None:
+            return
+        flags = ACK | (FIN if entry.fin else 0)
+        if entry.payload and entry.template is not None:
+            flags |= entry.template.flags & PSH
+        self._emit(
+            self._segment(seq=entry.seq, flags=flags, payload=entry.payload, template=entry.template)
+        )
+        entry.retransmitted = True
+        self.counters["retransmits"] += 1
+
+    def _send_ack(self) -> None:
+        self._emit(self._segment(seq=self._snd_nxt, flags=ACK))
+
+    def _reset_segment(self) -> Segment:
+        self.counters["resets_sent"] += 1
+        if self.phase is Phase.SYN_SENT:
+            return self._addressed(seq=self._snd_nxt, ack=0, flags=RST, window=0)
+        return self._segment(seq=self._snd_nxt, flags=RST | ACK)
+
+    # ------------------------------------------------------------------ connection set-up
+
+    def _connect(self, syn: Segment, *, fake: bool, now: float) -> None:
+        self._fake_handshake = fake
+        self._syn = syn
+        self._snd_una = self._snd_nxt = seq_add(syn.seq, 1)
+        self._rcv_nxt = 0
+        self._ack_sent = None
+        self._wscale = 0
+        self._peer_window = 0
+        self._ts_on = False
+        self._ts_last_sent = None
+        self._target_fin_seq = None
+        self._requests_on_connection = 0
+        self._request_ack = None
+        self._target_data_seen = False
+        self._response_bytes = 0
+        self._recover = None
+        self._dupacks = self._backoff = self._retries = 0
+        self._delack_at = self._persist_at = None
+        self._handshake_started_at = self._last_progress_at = now
+        self._to(Trigger.SEND_SYN if self.phase is Phase.NEW else Trigger.RECONNECT, now)
+        self._out.append(Register(self.client, self.target))
+        self._registered = True
+        self._send_syn(now, retransmission=False)
+
+    def _send_syn(self, now: float, *, retransmission: bool) -> None:
+        assert self._syn is not None
+        if retransmission:
+            self._syn_retransmitted = True
+            self._backoff += 1
+            self.counters["syn_retransmits"] += 1
+        else:
+            self._syn_retransmitted = False
+            self.counters["syns_sent"] += 1
+        self._syn_sent_at = now
+        self._emit(self._syn)
+        self._rto_at = now + self._rto.timeout(self._backoff)
+
+    def _reconnect(self, reason: str, *, send_rst: bool, now: float) -> None:
+        if self._reconnects >= self.config.max_reconnects:
+            self._abort(Outcome.RECONNECT_LIMIT, f"{reason}; reconnect limit reached")
+            return
+        self._reconnects += 1
+        self.counters["reconnects"] += 1
+        if send_rst:
+            self._emit(self._reset_segment())
+        self.counters["bytes_unacked_at_reconnect"] += self._sendq.clear()
+        stream = self._stream
+        assert stream is not None
+        head = stream.peek()
+        ip_id = head.template.ip_id if head is not None else (self._ip_id + 3) & 0xFFFF
+        syn = self._fake_syn(seq_add(self._snd_nxt, -1), ip_id)
+        self._connect(syn, fake=True, now=now)
+
+    def _fake_syn(self, seq: int, captured_ip_id: int) -> Segment:
+        return self._addressed(
+            seq=seq,
+            ack=0,
+            flags=SYN,
+            window=_FAKE_WINDOW,
+            options=mss_only(self.config.mss_for_fake_syn),
+            ip_id=(captured_ip_id - 2) & 0xFFFF,
+        )
+
+    # ------------------------------------------------------------------ building segments
+
+    def _addressed(self, **fields) -> Segment:
+        return Segment(
+            src=self.client[0], dst=self.target[0], sport=self.client[1], dport=self.target[1],
+            **fields,
+        )
+
+    def _segment(
+        self, *, seq: int, flags: int, payload: bytes = b"", template: Segment | None = None
+    ) -> Segment:
+        if template is not None:
+            self._ip_id = ip_id = template.ip_id
+            ttl = template.ttl
+        else:
+            self._ip_id = ip_id = (self._ip_id + 1) & 0xFFFF
+            ttl = 64
+        if self._fake_handshake:
+            window = _FAKE_WINDOW  # captured windows are scaled by a shift the target never saw
+        else:
+            window = template.window if template is not None else self._client_window
+        return self._addressed(
+            seq=seq,
+            ack=self._rcv_nxt if flags & ACK else 0,
+            flags=flags,
+            window=window,
+            options=self._options(template),
+            payload=payload,
+            ip_id=ip_id,
+            ttl=ttl,
+        )
+
+    def _options(self, template: Segment | None):
+        captured = template.options if template is not None else NO_OPTIONS
+        if not self._ts_on:
+            return captured
+        tsval = self._ts_last_sent or 0
+        if captured.timestamp is not None and (
+            self._ts_last_sent is None or seq_ge(captured.timestamp[0], self._ts_last_sent)
+        ):
+            tsval = captured.timestamp[0]
+        self._ts_last_sent = tsval
+        if captured == NO_OPTIONS:
+            return timestamp_only(tsval, self._ts_recent)
+        return with_timestamp(captured, tsval, self._ts_recent)
+
+    def _emit(self, segment: Segment) -> None:
+        self._out.append(Send(segment))
+        self.counters["segments_sent"] += 1
+        if segment.flags & ACK and not segment.flags & SYN:
+            self._ack_sent = segment.ack
+            if segment.ack == self._rcv_nxt:
+                self._delack_at = None
+
+    # ------------------------------------------------------------------ timers
+
+    def _quiet_period(self) -> float:
+        c = self.config
+        srtt = self._rto.srtt or 0.0
+        return min(c.quiet_cap, max(c.quiet_floor, c.quiet_rtt_factor * srtt + c.ack_delay))
+
+    def _waiting_on_target(self) -> bool:
+        stream = self._stream
+        return bool(
+            self._sendq
+            or self.phase in (Phase.AWAITING_RESPONSE, Phase.AWAITING_GREETING, Phase.LAST_ACK)
+            or (stream is not None and stream.has_pending)
+        )
+
+    def _deadlines(self) -> dict[str, float]:
+        c = self.config
+        d: dict[str, float] = {}
+        if self.phase is Phase.SYN_SENT:
+            d["handshake"] = self._handshake_started_at + c.handshake_timeout
+            if self._rto_at is not None:
+                d["retransmit"] = self._rto_at
+            return d
+        if self.phase not in CONNECTED:
+            return d
+        stream = self._stream
+        assert stream is not None
+        if self._rto_at is not None and self._sendq:
+            d["retransmit"] = self._rto_at
+        if self._delack_at is not None:
+            d["delayed_ack"] = self._delack_at
+        if self._persist_at is not None:
+            d["persist"] = self._persist_at
+        if self._response_complete_pending():
+            d["response_quiet"] = self._last_response_at + self._quiet_period()
+        if stream.has_gap and self._gap_since is not None:
+            d["capture_gap"] = self._gap_since + c.capture_gap_timeout
+        if self._waiting_on_target():
+            d["session_timeout"] = self._last_progress_at + c.session_timeout
+        elif self.phase is Phase.ESTABLISHED:
+            d["keepalive"] = self._last_activity_at + c.keepalive_timeout
+        if self.phase is Phase.CLOSE_WAIT or (self.phase is Phase.FIN_WAIT and not self._sendq):
+            d["linger"] = self._phase_since + c.linger
+        return d
+
+    def _response_complete_pending(self) -> bool:
+        return (
+            self.phase is Phase.AWAITING_RESPONSE
+            and self._response_bytes > 0
+            and self._snd_una == self._snd_nxt
+        )
+
+    def _complete_response_if_quiet(self, now: float) -> None:
+        if self._response_complete_pending():
+            if now >= self._last_response_at + self._quiet_period():
+                self.counters["responses"] += 1
+                self._to(Trigger.RESPONSE_DONE, now)
+
+    def _on_tick(self, now: float) -> None:
+        due = sorted(
+            (at, _TIMER_ORDER.index(name), name)
+            for name, at in self._deadlines().items()
+            if at <= now
+        )
+        for _, _, name in due:
+            if self.phase is Phase.CLOSED:
+                return
+            at = self._deadlines().get(name)
+            if at is not None and at <= now:
+                self._fire(name, now)
+
+    def _fire(self, name: str, now: float) -> None:
+        stream = self._stream
+        if name == "handshake":
+            syns = 1 + self.counters["syn_retransmits"]
+            self._finish(Outcome.HANDSHAKE_FAILED, f"no SYN-ACK within the handshake timeout ({syns} SYNs)")
+        elif name == "capture_gap":
+            assert stream is not None
+            self.counters["capture_gaps"] += 1
+            self._abort(Outcome.CAPTURE_GAP, f"captured stream never filled the hole at seq {stream.next_seq}")
+        elif name == "session_timeout":
+            self._abort(Outcome.TIMEOUT, "no answer from the target within the session timeout")
+        elif name == "keepalive":
+            self._abort(Outcome.IDLE, "idle for the keep-alive timeout")
+        elif name == "linger":
+            why = "client did not close" if self.phase is Phase.CLOSE_WAIT else "target did not close"
+            self._abort(Outcome.COMPLETE, f"{why} within the linger time")
+        elif name == "retransmit":
+            self._on_retransmit_timeout(now)
+        elif name == "persist":
+            self.counters["window_probes"] += 1
+            self._emit(self._segment(seq=seq_add(self._snd_una, -1), flags=ACK))
+            self._persist_backoff += 1
+            self._persist_at = now + self._rto.timeout(self._persist_backoff)
+        elif name == "delayed_ack":
+            self._send_ack()
+            self._delack_at = None
+        elif name == "response_quiet":
+            self._complete_response_if_quiet(now)
+
+    def _on_retransmit_timeout(self, now: float) -> None:
+        if self.phase is Phase.SYN_SENT:
+            self._send_syn(now, retransmission=True)
+            return
+        self._retries += 1
+        if self._retries > self.config.max_retransmits:
+            self._abort(Outcome.RETRANSMIT_FAILED, f"target did not ack after {self._retries - 1} retransmissions")
+            return
+        self._backoff += 1
+        self.counters["timeout_retransmits"] += 1
+        self._recover = self._snd_nxt
+        self._dupacks = 0
+        self._retransmit_first()
+        self._rto_at = now + self._rto.timeout(self._backoff)
+
+    # ------------------------------------------------------------------ ending
+
+    def _enforce_memory_bound(self) -> None:
+        stream = self._stream
+        if stream is None:
+            return
+        if stream.buffered_bytes + self._sendq.buffered_bytes > self.config.max_buffered_bytes:
+            self.counters["overflow"] += 1
+            self._abort(Outcome.OVERFLOW, "buffered client bytes exceed max_buffered_bytes")
+
+    def _abort(self, outcome: Outcome, reason: str) -> None:
+        if self.phase is Phase.SYN_SENT or self.phase in CONNECTED:
+            self._emit(self._reset_segment())
+        self._finish(outcome, reason)
+
+    def _finish(self, outcome: Outcome, reason: str) -> None:
+        self.phase = advance(self.phase, Trigger.FINISH)
+        self.outcome = outcome
+        self._rto_at = self._delack_at = self._persist_at = None
+        if self._registered:
+            self._out.append(Unregister(self.client, self.target))
+        self._out.append(Finished(outcome, reason, self.client, self.target))
+
+    def _after_close(self, event: object) -> None:
+        if isinstance(event, ClientSegment):
+            self.counters["client_after_close"] += 1
+        elif isinstance(event, TargetResponse):
+            s = event.summary
+            self.counters["target_after_close"] += 1
+            if s.flags & RST or not (s.payload_len or s.flags & (FIN | SYN)):
+                return
+            if self.outcome is Outcome.COMPLETE and s.flags & FIN and self._target_fin_seq is not None:
+                self._send_ack()  # our last ACK was lost
+            elif s.flags & ACK:
+                self.counters["resets_sent"] += 1
+                self._emit(self._addressed(seq=s.ack, ack=0, flags=RST, window=0))
+        elif not isinstance(event, (Tick, Shutdown, Superseded)):
+            raise TypeError(f"not a session event: {event!r}")
+
+    def _to(self, trigger: Trigger, now: float) -> None:
+        self.phase = advance(self.phase, trigger)
+        self._phase_since = now
