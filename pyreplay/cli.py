@@ -94,6 +94,54 @@ def lab_down(name: str | None, everything: bool) -> None:
         _fail(str(exc))
 
 
+def _config_or_exit(build):
+    """Build a config; a bad value is one line and exit code 2."""
+    from pyreplay.config import ConfigError
+
+    try:
+        config = build()
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    for warning in config.warnings:
+        click.echo(f"pyreplay: warning: {warning}", err=True)
+    return config
+
+
+@main.command(context_settings={"show_default": True})
+@click.option("-i", "--interface", "interfaces", help="interfaces to capture responses on, comma separated (default: all but lo)")
+@click.option("-F", "--filter", "filter_", help="pcap filter matching the target's responses, e.g. 'tcp and src port 8080'")
+@click.option("-p", "--port", default=36524, help="channel port copy/burn connect to")
+@click.option("-b", "--bind", help="channel bind address (default: all)")
+@click.option("-l", "--log", "log_file", help="log file (default: stderr)")
+@click.option("-d", "--daemon", is_flag=True, help="run in the background")
+@click.option("-P", "--pid-file", help="write the pid here")
+@click.option("--stats-interval", default=0.0, help="log a stats line every N seconds (0: only at exit)")
+def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats_interval) -> None:
+    """Capture the target's responses and pass their headers to the copy/burn processes."""
+    from pyreplay.config import InterceptConfig
+    from pyreplay.runtime.intercept import Intercept
+    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+    from pyreplay.logsetup import setup_logging
+
+    config = _config_or_exit(lambda: InterceptConfig.from_options(
+        interfaces=interfaces, filter=filter_, port=str(port), bind=bind, log_file=log_file,
+        daemon=daemon, pid_file=pid_file))
+    from pyreplay.backends.cbpf import FilterError
+
+    try:
+        setup_logging(config.log_file)
+        runtime = Intercept(config)
+    except FilterError as exc:
+        _fail(str(exc), 2)
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    if config.daemon:
+        daemonize()
+    stop_on_signals(runtime.stop)
+    with PidFile(config.pid_file):
+        runtime.run(report_every=stats_interval)
+
+
 @main.command()
 @click.option("--requests", default=500, help="requests the lab's clients send")
 @click.option("--concurrency", default=10, help="concurrent client connections")

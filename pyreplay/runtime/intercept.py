@@ -1,0 +1,226 @@
+"""intercept: capture the target's responses, summarize them, send each to the copy process
+that registered its client.
+
+The loop: poll (captures, listener, channel connections) → for each captured response,
+summarize → route → batch per connection; for each channel message, register/unregister;
+→ flush batches whose deadline came → re-arm one timeout. It runs until ``stop()`` (SIGINT or
+SIGTERM in the CLI), then says Bye to every peer and returns its statistics.
+
+A peer that sends garbage, a wrong version or an oversized frame is closed with the reason
+logged; every other peer keeps being served.
+"""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import time
+from dataclasses import dataclass, field
+
+from pyreplay.backends.afpacket import AfPacketCapture
+from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, ChannelListener
+from pyreplay.channel.batcher import ResponseBatcher
+from pyreplay.channel.errors import ChannelError
+from pyreplay.channel.messages import CHANNEL_VERSION, Bye, Hello, Register, Unregister
+from pyreplay.channel.router import Router
+from pyreplay.config import InterceptConfig
+from pyreplay.packet.errors import PacketError
+from pyreplay.packet.summary import summarize
+
+log = logging.getLogger("pyreplay.intercept")
+PEER_MESSAGES = frozenset({Hello, Register, Unregister, Bye})
+
+
+@dataclass
+class InterceptStats:
+    captured: int = 0
+    not_tcp: int = 0
+    routed: int = 0
+    unrouted: int = 0
+    peers_accepted: int = 0
+    peers_rejected: dict[str, int] = field(default_factory=dict)
+    kernel_drops: int = 0
+
+    def line(self, router: Router) -> str:
+        r = router.stats()
+        return (f"captured {self.captured}, routed {r.routed}, unrouted {r.unrouted}, "
+                f"delayed {r.delayed} (delivered {r.delayed_delivered}, expired {r.delayed_expired}), "
+                f"routes {r.routes}, registrations {r.registrations}, peers {self.peers_accepted}, "
+                f"kernel drops {self.kernel_drops}")
+
+
+class _Peer:
+    __slots__ = ("conn", "batcher")
+
+    def __init__(self, conn: ChannelConnection) -> None:
+        self.conn = conn
+        self.batcher = ResponseBatcher()
+
+
+def capture_interfaces(config: InterceptConfig) -> tuple[str, ...]:
+    """``-i`` interfaces, or every interface except loopback (as the original does)."""
+    if config.interfaces:
+        return config.interfaces
+    return tuple(name for _, name in socket.if_nameindex() if name != "lo")
+
+
+class Intercept:
+    def __init__(self, config: InterceptConfig, *, clock=time.monotonic) -> None:
+        self.config = config
+        self.clock = clock
+        self.router = Router()
+        self.stats = InterceptStats()
+        self.selector = selectors.DefaultSelector()
+        self.peers: dict[int, _Peer] = {}
+        self._stopping = False
+        bind = socket.inet_ntop(socket.AF_INET, config.bind) if config.bind else "0.0.0.0"
+        self.listener = ChannelListener(bind, config.port)
+        self.captures = []
+        try:
+            for ifname in capture_interfaces(config):
+                self.captures.append(AfPacketCapture(ifname, config.filter))
+        except BaseException:
+            self.close()
+            raise
+        self.selector.register(self.listener, selectors.EVENT_READ, "listener")
+        for capture in self.captures:
+            self.selector.register(capture, selectors.EVENT_READ, "capture")
+        log.info("intercept: channel on %s:%d, capturing on %s with filter %r", bind, self.listener.port,
+                 ",".join(c.ifname for c in self.captures), config.filter)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def run(self, *, report_every: float = 0.0) -> InterceptStats:
+        next_report = self.clock() + report_every if report_every else None
+        try:
+            while not self._stopping:
+                self.step(timeout=self._timeout())
+                if next_report is not None and self.clock() >= next_report:
+                    log.info("intercept: %s", self.stats.line(self.router))
+                    next_report += report_every
+        finally:
+            self.close()
+        log.info("intercept: exit: %s", self.stats.line(self.router))
+        return self.stats
+
+    def _timeout(self) -> float:
+        deadlines = [d for p in self.peers.values() if (d := p.batcher.next_deadline()) is not None]
+        if not deadlines:
+            return 0.2
+        return max(0.0, min(deadlines) - self.clock())
+
+    def step(self, timeout: float) -> None:
+        for key, events in self.selector.select(timeout):
+            if key.data == "listener":
+                self._accept()
+            elif key.data == "capture":
+                self._on_capture(key.fileobj)
+            else:
+                self._on_peer(key.data, events)
+        now = self.clock()
+        for peer in list(self.peers.values()):
+            frame = peer.batcher.flush_due(now)
+            if frame is not None:
+                self._send(peer, frame)
+
+    def _accept(self) -> None:
+        while (conn := self.listener.accept(PEER_MESSAGES)) is not None:
+            peer = _Peer(conn)
+            self.peers[conn.fileno()] = peer
+            self.selector.register(conn, selectors.EVENT_READ, peer)
+            self.stats.peers_accepted += 1
+            conn.send_message(Hello(CHANNEL_VERSION, "intercept", socket.gethostname()))
+            log.info("intercept: peer %s connected", conn.peer)
+
+    def _on_capture(self, capture: AfPacketCapture) -> None:
+        now = self.clock()
+        route = self.router.route
+        for packet in capture.drain():
+            self.stats.captured += 1
+            try:
+                summary = summarize(packet)
+            except PacketError:
+                self.stats.not_tcp += 1
+                continue
+            for conn_id, item in route(summary, now):
+                self._deliver(conn_id, item, now)
+        self.stats.kernel_drops += capture.kernel_drops()
+
+    def _deliver(self, conn_id: int, summary, now: float) -> None:
+        peer = self.peers.get(conn_id)
+        if peer is None:
+            return
+        frame = peer.batcher.add(summary, now)
+        if frame is not None:
+            self._send(peer, frame)
+
+    def _on_peer(self, peer: _Peer, events: int) -> None:
+        try:
+            if events & selectors.EVENT_WRITE:
+                peer.conn.flush()
+            if events & selectors.EVENT_READ:
+                now = self.clock()
+                for message in peer.conn.receive():
+                    self._on_message(peer, message, now)
+            self._update_interest(peer)
+        except ChannelError as exc:
+            self._drop(peer, f"protocol error: {exc}", "protocol")
+        except ChannelClosed as exc:
+            self._drop(peer, str(exc), None)
+
+    def _on_message(self, peer: _Peer, message, now: float) -> None:
+        conn_id = peer.conn.fileno()
+        if isinstance(message, Register):
+            for _, item in self.router.register(*message.key, conn_id, now):
+                self._deliver(conn_id, item, now)
+        elif isinstance(message, Unregister):
+            self.router.unregister(*message.key, conn_id)
+        elif isinstance(message, Bye):
+            raise ChannelClosed(f"{peer.conn.peer} said bye: {message.reason}")
+        elif isinstance(message, Hello):
+            log.info("intercept: peer %s is %s %r", peer.conn.peer, message.role, message.name)
+
+    def _send(self, peer: _Peer, frame: bytes) -> None:
+        try:
+            peer.conn.send(frame)
+            self._update_interest(peer)
+        except ChannelClosed as exc:
+            self._drop(peer, str(exc), None)
+
+    def _update_interest(self, peer: _Peer) -> None:
+        if peer.conn.fileno() < 0:
+            return
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if peer.conn.wants_write else 0)
+        self.selector.modify(peer.conn, events, peer)
+
+    def _drop(self, peer: _Peer, reason: str, kind: str | None) -> None:
+        conn_id = peer.conn.fileno()
+        if self.peers.pop(conn_id, None) is None:
+            return
+        if kind:
+            self.stats.peers_rejected[kind] = self.stats.peers_rejected.get(kind, 0) + 1
+            log.warning("intercept: closing %s: %s", peer.conn.peer, reason)
+        else:
+            log.info("intercept: %s", reason)
+        self.router.drop_connection(conn_id)
+        self.selector.unregister(peer.conn)
+        peer.conn.close()
+
+    def close(self) -> None:
+        for peer in list(self.peers.values()):
+            try:
+                frame = peer.batcher.flush(self.clock())
+                if frame:
+                    peer.conn.send(frame)
+                peer.conn.send_message(Bye("intercept shutting down"))
+                peer.conn.flush_blocking(0.5)
+            except (ChannelClosed, OSError):
+                pass
+            peer.conn.close()
+        self.peers.clear()
+        for capture in self.captures:
+            capture.close()
+        self.listener.close()
+        self.selector.close()

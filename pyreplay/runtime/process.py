@@ -1,0 +1,45 @@
+"""Process plumbing shared by the runtimes: daemonizing, pid files, stop signals.
+
+``daemonize()`` forks once, starts a new session and points stdio at /dev/null (like the
+originals). ``PidFile`` writes our pid and removes the file on exit (the originals parsed
+``-P`` and never wrote it). ``stop_on_signals(callback)`` calls back on SIGINT/SIGTERM/SIGHUP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+def daemonize() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces the closed stream for good
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+class PidFile:
+    def __init__(self, path: str | None) -> None:
+        self.path = Path(path) if path else None
+
+    def __enter__(self) -> PidFile:
+        if self.path:
+            self.path.write_text(f"{os.getpid()}\n")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.path:
+            self.path.unlink(missing_ok=True)
+
+
+def stop_on_signals(callback, signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)) -> None:
+    for sig in signals:
+        signal.signal(sig, lambda *_: callback())
