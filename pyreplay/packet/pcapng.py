@@ -191,7 +191,7 @@ class PcapngParser:
 
     def records(self) -> Iterator[PcapRecord]:
         read = self._read
-        block_head = self._order.block_head
+        order = self._order
         while True:
             head = read(8)
             if len(head) < 8:
@@ -206,9 +206,9 @@ class PcapngParser:
                 if problem:
                     self._count(problem if problem == REASON_EOF else REASON_BAD_SECTION)
                     return
-                block_head = self._order.block_head
+                order = self._order
                 continue
-            block_type, length = block_head.unpack(head)
+            block_type, length = order.block_head.unpack(head)
             if length < 12 or length % 4 or length > MAX_BLOCK_LEN:
                 self._count(REASON_CORRUPT_BLOCK)
                 return
@@ -218,21 +218,21 @@ class PcapngParser:
                 if len(body) < length - 8:
                     self._count(REASON_EOF)
                     return
-            if int.from_bytes(body[-4:], self._order.endian) != length:
+            if int.from_bytes(body[-4:], order.endian) != length:
                 self._count(REASON_CORRUPT_BLOCK)
                 return
             if block_type == EPB_TYPE:
                 if length < 32:
                     self._count(REASON_CORRUPT_BLOCK)
                     continue
-                interface_id, high, low, caplen, wire_length = self._order.epb.unpack_from(body)
+                interface_id, high, low, caplen, wire_length = order.epb.unpack_from(body)
                 timestamp = self._timestamp(interface_id, (high << 32) | low)
                 packet = self._packet(interface_id, caplen, wire_length, body, 20)
             elif block_type == SPB_TYPE:
                 if length < 16:
                     self._count(REASON_CORRUPT_BLOCK)
                     continue
-                (wire_length,) = self._order.spb.unpack_from(body)
+                (wire_length,) = order.spb.unpack_from(body)
                 caplen = wire_length
                 if self._interfaces and self._interfaces[0].snaplen:
                     caplen = min(wire_length, self._interfaces[0].snaplen)
@@ -242,9 +242,7 @@ class PcapngParser:
                 if length < 32:
                     self._count(REASON_CORRUPT_BLOCK)
                     continue
-                interface_id, _drops, high, low, caplen, wire_length = self._order.opb.unpack_from(
-                    body
-                )
+                interface_id, _drops, high, low, caplen, wire_length = order.opb.unpack_from(body)
                 timestamp = self._timestamp(interface_id, (high << 32) | low)
                 packet = self._packet(interface_id, caplen, wire_length, body, 20)
             else:

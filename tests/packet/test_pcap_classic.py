@@ -33,7 +33,8 @@ def ipv4(payload: bytes = b"GET / HTTP/1.1\r\n\r\n") -> bytes:
 
 
 def ipv6(payload: bytes = b"GET / HTTP/1.1\r\n\r\n") -> bytes:
-    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), 6, 64, b"\1" * 16, b"\2" * 16) + payload
+    header = struct.pack("!IHBB16s16s", 6 << 28, len(payload), 6, 64, b"\1" * 16, b"\2" * 16)
+    return header + payload
 
 
 def ethernet(packet: bytes, ethertype: int = 0x0800) -> bytes:

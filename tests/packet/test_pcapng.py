@@ -30,7 +30,8 @@ def ipv4(payload: bytes = b"GET / HTTP/1.1\r\n\r\n") -> bytes:
 
 
 def ipv6(payload: bytes = b"GET / HTTP/1.1\r\n\r\n") -> bytes:
-    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), 6, 64, b"\1" * 16, b"\2" * 16) + payload
+    header = struct.pack("!IHBB16s16s", 6 << 28, len(payload), 6, 64, b"\1" * 16, b"\2" * 16)
+    return header + payload
 
 
 def ethernet(packet: bytes, ethertype: int = 0x0800) -> bytes:
@@ -68,7 +69,8 @@ def idb(order: str, linktype: int, snaplen: int = 0, *opts: tuple[int, bytes]) -
 
 def epb(order: str, interface: int, units: int, frame: bytes, wire: int | None = None) -> bytes:
     wire = len(frame) if wire is None else wire
-    head = struct.pack(order + "IIIII", interface, units >> 32, units & 0xFFFFFFFF, len(frame), wire)
+    high, low = units >> 32, units & 0xFFFFFFFF
+    head = struct.pack(order + "IIIII", interface, high, low, len(frame), wire)
     return block(order, 6, head + frame)
 
 
@@ -255,7 +257,8 @@ def test_impossible_block_length_stops_reading(length):
 def test_mismatched_trailing_length_stops_reading():
     bad = bytearray(epb("<", 0, 2, ipv4()))
     bad[-4:] = struct.pack("<I", 4)
-    data = shb() + idb("<", 101) + epb("<", 0, 1_000_000, ipv4()) + bytes(bad) + epb("<", 0, 3, ipv4())
+    data = shb() + idb("<", 101) + epb("<", 0, 1_000_000, ipv4())
+    data += bytes(bad) + epb("<", 0, 3, ipv4())
     records, reader = read_all(data)
     assert records == [PcapRecord(1.0, ipv4())]
     assert reader.skipped == {REASON_CORRUPT_BLOCK: 1}
