@@ -158,3 +158,28 @@ def test_diagnose_is_a_list_of_sentences():
     assert all(isinstance(problem, str) and problem for problem in problems)
     if os.geteuid() != 0:
         assert any("not running as root" in problem for problem in problems)
+
+
+def fake_uapi(root: Path) -> Path:
+    for relative in ("linux/types.h", "linux/if_ether.h", "asm-generic/types.h", "asm/types.h"):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(f"/* {relative} */\n")
+    return root
+
+
+def test_plain_asm_dir_is_found_and_new_uapi_files_give_a_new_tree(tmp_path):
+    root = fake_uapi(tmp_path / "include")
+    first = headers.kernel_tree(include_root=root)
+    assert Path(os.readlink(first / f"arch/{ARCH}/include/uapi/asm/types.h")) == root / "asm/types.h"
+    (root / "linux/in.h").write_text("/* upgraded package */\n")
+    second = headers.kernel_tree(include_root=root)
+    assert second != first
+    assert (second / "include/uapi/linux/in.h").is_symlink()
+
+
+def test_losing_an_assembly_race_keeps_the_winners_tree(private_cache):
+    tree = headers.kernel_tree()
+    uapi = headers.find_uapi_headers()
+    headers._assemble(tree, headers._own_files(ARCH), uapi, ARCH)  # as a second process would
+    assert [path.name for path in tree.parent.iterdir()] == [tree.name], "no staging dir is left"
+    assert (tree / "include/uapi/linux/bpf.h").stat().st_size == 0
