@@ -25,8 +25,10 @@ TISN = 0xFFFFFFF0  # target ISN near 2**32
 OISN = 5000  # online server ISN (only visible through the client's ACK numbers)
 
 
-def cseg(seq, ack=0, flags=ACK, payload=b"", window=29200, options=NO_OPTIONS, ip_id=100):
-    """A captured client packet."""
+def cseg(seq, ack=0, flags=None, payload=b"", window=29200, options=NO_OPTIONS, ip_id=100):
+    """A captured client packet (flags default: PSH|ACK with payload, else ACK)."""
+    if flags is None:
+        flags = PSH | ACK if payload else ACK
     return Segment(
         src=REAL_CLIENT[0], dst=ONLINE[0], sport=REAL_CLIENT[1], dport=ONLINE[1],
         seq=seq % 2**32, ack=ack % 2**32, flags=flags, window=window, options=options,
