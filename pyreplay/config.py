@@ -127,7 +127,7 @@ def _text(value: Value, flag: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ConfigError(f"{flag}: expected a value, got a bare switch")
+        _fail(flag, str(value), "expected a value, not a bare switch")
     if isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, str):
@@ -333,10 +333,10 @@ def parse_client_pool(text: str, flag: str = "-c", limit: int = MAX_POOL) -> tup
 
 def _pool_entry(entry: str, flag: str):
     """(number of addresses, lazy iterable of them): the count is checked before expanding."""
+    if entry[-2:] in (":x", ":X"):
+        _fail(flag, entry, "the x form is IPv4 only (a.b.c.x); use a CIDR prefix for IPv6")
     if entry[-2:] in (".x", ".X"):
         base = _ip(entry[:-2] + ".0", flag, entry, "prefix")
-        if base.version != 4:
-            _fail(flag, entry, "the .x form is IPv4 only; use a CIDR prefix for IPv6")
         start = int(base) + 1
         return 254, (ipaddress.IPv4Address(start + i) for i in range(254))
     if "/" in entry:
@@ -417,8 +417,8 @@ def parse_port_slice(text: str, flag: str = "-f") -> PortSlice:
     """``INDEX`` (0..31, one of 32 shares like the original) or ``INDEX/COUNT``."""
     expected = (f"expected a process index 0..{LEGACY_PORT_SLICES - 1} or INDEX/COUNT with "
                 f"0 <= INDEX < COUNT <= {MAX_PORT_SLICES}, e.g. 1/4")
-    index_text, _, count_text = text.strip().partition("/")
-    if not count_text:
+    index_text, slash, count_text = text.strip().partition("/")
+    if not slash:
         count_text = str(LEGACY_PORT_SLICES)
     if not all(t.isascii() and t.isdecimal() for t in (index_text, count_text)):
         _fail(flag, text, expected)
@@ -593,13 +593,14 @@ def _capacity_warnings(pool: tuple[bytes, ...], copies: int, share: PortSlice) -
         capacity = addrs * ports
         where = (f"{addrs} {_family(family)} -c address(es)" if pool
                  else "each client's own address (no -c)")
+        per = "" if pool else " per client address"
         if capacity < copies:
             raise ConfigError(f"-n {copies}: {where} x {ports} ports of the -f share give only "
                               f"{capacity} client identities; add -c addresses or lower -n")
         rate = capacity / (copies * TIME_WAIT_SECONDS)
         if rate < 100:
             warnings.append(f"-n {copies} with {where} x {ports} ports: at most ~{rate:.3g} new "
-                            f"sessions per second, since each identity rests "
+                            f"sessions per second{per}, since each identity rests "
                             f"{TIME_WAIT_SECONDS:g} s after use")
     return warnings
 
