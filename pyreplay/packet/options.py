@@ -25,6 +25,7 @@ MAX_OPTIONS_LENGTH = 40
 
 _EXPECTED_LENGTH = {MSS: 4, WSCALE: 3, SACK_PERMITTED: 2, TIMESTAMP: 10}
 _TIMESTAMP_VALUES = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP = bytes((NOP, NOP, TIMESTAMP, 10))
 
 
 def _walk(raw: bytes, strict: bool):
@@ -59,6 +60,9 @@ def parse_tcp_options(raw: bytes | memoryview, *, strict: bool = True) -> TcpOpt
     and keeps what was read before, as Linux and tcpcopy do with a segment they still accept.
     """
     raw = bytes(raw)
+    if len(raw) == 12 and raw.startswith(_NOP_NOP_TIMESTAMP):
+        # The layout of nearly every segment after the handshake.
+        return TcpOptions(timestamp=_TIMESTAMP_VALUES.unpack_from(raw, 4), raw=raw)
     mss = wscale = timestamp = None
     sack_permitted = False
     for kind, i in _walk(raw, strict):

@@ -36,6 +36,13 @@ def test_rfc1071_worked_example():
     assert internet_checksum(bytes.fromhex("0001f203f4f5f6f7")) == 0x220D
 
 
+def test_ipv4_header_published_example():
+    # The worked example of the IPv4 header checksum article: 192.168.0.1 -> 192.168.0.199, UDP.
+    header = bytes.fromhex("4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7")
+    assert internet_checksum(header) == 0xB861
+    assert internet_checksum(header[:10] + b"\xb8\x61" + header[12:]) == 0
+
+
 def test_zero_edge_cases():
     assert ones_complement_sum(b"") == 0
     assert ones_complement_sum(b"\x00" * 6) == 0
