@@ -54,7 +54,10 @@ def test_sigkill_of_the_owner_detaches(veth_pair):
     )
     try:
         ready, _, _ = select.select([child.stdout], [], [], 60)
-        assert ready and child.stdout.readline() == "attached\n", child.stderr.read() if not ready else ""
+        line = child.stdout.readline() if ready else ""
+        if line != "attached\n":
+            child.kill()
+            pytest.fail(f"the child did not attach: {child.communicate(timeout=20)[1]}")
         assert xdp_attached(veth_pair.ns_a, veth_pair.if_a)
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(timeout=20) == -signal.SIGKILL

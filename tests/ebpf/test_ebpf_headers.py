@@ -74,7 +74,7 @@ def test_assembly_is_idempotent_and_the_second_call_is_fast(private_cache):
     elapsed = time.perf_counter() - started
     assert second == first
     assert sorted((private_cache / "kernel-tree").iterdir()) == entries == [first]
-    assert elapsed < 0.05
+    assert elapsed < 0.2  # a few stat calls and a hash; assembling takes 40 ms to 1 s
 
 
 def test_changed_stub_content_gives_a_new_tree(private_cache, tmp_path, monkeypatch):
