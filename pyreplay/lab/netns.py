@@ -6,10 +6,12 @@ log. Failures raise ``LabError`` with the command and its stderr.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 class LabError(RuntimeError):
@@ -73,3 +75,27 @@ def require_root() -> None:
         raise LabError("the lab needs root (network namespaces): run as root or with sudo")
     if shutil.which("ip") is None:
         raise LabError("the 'ip' command is missing: install iproute2 (scripts/setup.sh does)")
+
+
+CLONE_NEWNET = 0x40000000
+
+
+@contextlib.contextmanager
+def inside(netns: str) -> Iterator[None]:
+    """Move the calling thread into a named namespace, and always back to where it was.
+
+    Sockets and BPF attachments made inside stay bound to that namespace after we leave it.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def setns(fd: int) -> None:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise LabError(f"setns into {netns}: {os.strerror(err)}")
+
+    with open("/proc/self/ns/net") as home, open(f"/run/netns/{netns}") as target:
+        setns(target.fileno())
+        try:
+            yield
+        finally:
+            setns(home.fileno())
