@@ -143,6 +143,19 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 
 
 @main.command()
+def doctor() -> None:
+    """Check this machine can run pyreplay's BPF side; say what is missing and how to fix it."""
+    from pyreplay.ebpf.headers import diagnose
+
+    problems = diagnose()
+    for problem in problems:
+        click.echo(f"problem: {problem}")
+    click.echo("doctor: OK: bcc compiles, headers found, privileges and kernel fit" if not problems
+               else f"doctor: {len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
 @click.option("--requests", default=500, help="requests the lab's clients send")
 @click.option("--concurrency", default=10, help="concurrent client connections")
 def demo(requests: int, concurrency: int) -> None:
