@@ -1,0 +1,120 @@
+"""A tiny simulated target server and network for property tests of the session engine.
+
+It consumes the engine's ``Send`` commands (after a one-way delay), keeps its own receive and
+send sequence state, answers every complete request with a response of a known length, ACKs
+data, answers FIN with FIN, and reports everything back as ``ResponseSummary`` objects. The
+loop delivers captured client packets at their capture times and ticks the session at its
+deadlines; no wall clock anywhere.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from pyreplay.packet.segment import ACK, FIN, PSH, RST, SYN, ResponseSummary
+from pyreplay.packet.seqnum import seq_add, seq_diff
+from pyreplay.session.commands import Finished, Send
+from pyreplay.session.events import ClientSegment, TargetResponse, Tick
+
+
+class SimTarget:
+    def __init__(self, isn: int, request_ends: list[int], response_lens: list[int], mss: int = 700):
+        self.isn = isn
+        self.request_ends = request_ends  # cumulative byte offsets where each request ends
+        self.response_lens = response_lens
+        self.mss = mss
+        self.received = bytearray()
+        self.rcv_nxt: int | None = None
+        self.snd_nxt = seq_add(isn, 1)
+        self.answered = 0
+        self.response_end_seqs: list[int] = []  # target seq just past each response
+        self.first_byte_acks: dict[int, int] = {}  # request index -> ACK on its first byte
+        self.fin_received = False
+        self.resets = 0
+
+    def receive(self, seg) -> list[ResponseSummary]:
+        if seg.flags & RST:
+            self.resets += 1
+            return []
+        if seg.flags & SYN:
+            self.rcv_nxt = seq_add(seg.seq, 1)
+            return [self._summary(self.isn, SYN | ACK)]
+        assert self.rcv_nxt is not None, "data before SYN"
+        out = []
+        if seg.payload:
+            offset = seq_diff(seg.seq, self.rcv_nxt)
+            if offset <= 0 and offset + len(seg.payload) > 0:
+                fresh = seg.payload[-offset:]
+                start = len(self.received)
+                for i, end in enumerate(self.request_ends):
+                    if start < end and start + len(fresh) > (self.request_ends[i - 1] if i else 0):
+                        first = self.request_ends[i - 1] if i else 0
+                        if start <= first < start + len(fresh) and i not in self.first_byte_acks:
+                            self.first_byte_acks[i] = seg.ack
+                self.received += fresh
+                self.rcv_nxt = seq_add(self.rcv_nxt, len(fresh))
+            out.append(self._summary(self.snd_nxt, ACK))
+            while self.answered < len(self.request_ends) and len(self.received) >= self.request_ends[self.answered]:
+                out += self._respond(self.response_lens[self.answered])
+                self.answered += 1
+        if seg.flags & FIN and seq_add(seg.seq, len(seg.payload)) == self.rcv_nxt and not self.fin_received:
+            self.fin_received = True
+            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+            out.append(self._summary(self.snd_nxt, FIN | ACK))
+            self.snd_nxt = seq_add(self.snd_nxt, 1)
+        return out
+
+    def _respond(self, length: int) -> list[ResponseSummary]:
+        out = []
+        while length > 0:
+            n = min(length, self.mss)
+            out.append(self._summary(self.snd_nxt, PSH | ACK, n))
+            self.snd_nxt = seq_add(self.snd_nxt, n)
+            length -= n
+        self.response_end_seqs.append(self.snd_nxt)
+        return out
+
+    def _summary(self, seq: int, flags: int, payload_len: int = 0) -> ResponseSummary:
+        return ResponseSummary(
+            src=b"\x0a\x00\x00\x63", dst=b"\x0a\x09\x08\x01", sport=8080, dport=40000,
+            seq=seq, ack=self.rcv_nxt or 0, flags=flags, window=65535, payload_len=payload_len,
+        )
+
+
+def run(session, target: SimTarget, captured: list[tuple[float, object]], *, delay=0.001,
+        drop_sends: frozenset[int] = frozenset(), limit=120.0):
+    """Drive session and target until the session finishes; returns the commands it produced."""
+    queue: list = []
+    order = itertools.count()
+    for at, seg in captured:
+        heapq.heappush(queue, (at, next(order), "capture", seg))
+    commands = []
+    sends = 0
+    now = 0.0
+    while not session.finished:
+        deadline = session.next_deadline()
+        if queue and (deadline is None or queue[0][0] <= deadline):
+            now, _, kind, item = heapq.heappop(queue)
+            if kind == "capture":
+                out = session.handle(ClientSegment(item), now=now)
+            elif kind == "to_target":
+                for i, summary in enumerate(target.receive(item)):
+                    heapq.heappush(queue, (now + delay + i * 1e-5, next(order), "to_client", summary))
+                continue
+            else:
+                out = session.handle(TargetResponse(item), now=now)
+        elif deadline is not None:
+            now = max(now, deadline)
+            out = session.handle(Tick(), now=now)
+        else:
+            raise AssertionError("session stalled with no deadline and nothing in flight")
+        assert now < limit, "session did not finish in simulated time"
+        commands += out
+        for c in out:
+            if isinstance(c, Send):
+                sends += 1
+                if sends not in drop_sends:
+                    heapq.heappush(queue, (now + delay, next(order), "to_target", c.segment))
+    assert isinstance(commands[-1], Finished)
+    return commands
