@@ -30,8 +30,9 @@ class DelayTable:
                  per_key: int = DEFAULT_DELAY_PER_KEY) -> None:
         if ttl <= 0 or capacity < 1 or per_key < 1:
             raise ValueError("ttl, capacity and per_key must be positive")
-        # Keys in order of their oldest entry (approximately: see purge), so expiry and
-        # eviction look at the front only.
+        # Keys in order of their oldest entry (a key whose head goes moves to the end; with
+        # ``now`` never decreasing that keeps the order exact), so expiry and eviction look at
+        # the front only.
         self._held: OrderedDict[RouteKey, deque[tuple[float, ResponseSummary]]] = OrderedDict()
         self._count = 0
         self._ttl = ttl
@@ -47,6 +48,7 @@ class DelayTable:
         queue = self._held.get(key)
         if queue is not None and len(queue) >= self._per_key:
             queue.popleft()
+            self._held.move_to_end(key)
             self._count -= 1
             self.dropped += 1
         elif self._count >= self._capacity:
@@ -69,7 +71,7 @@ class DelayTable:
         return fresh
 
     def purge(self, now: float) -> None:
-        """Forget expired entries (lazily: only from the front of the table)."""
+        """Forget expired entries (cheap: stops at the first key still fresh)."""
         held, ttl = self._held, self._ttl
         while held:
             key, queue = next(iter(held.items()))
@@ -94,5 +96,7 @@ class DelayTable:
         queue.popleft()
         self._count -= 1
         self.dropped += 1
-        if not queue:
+        if queue:
+            self._held.move_to_end(key)
+        else:
             del self._held[key]
