@@ -27,7 +27,10 @@ class SessionConfig:
     keepalive_timeout: float = 720.0  # -k: idle healthy connection lifetime
     handshake_timeout: float = 3.0
     linger: float = 6.0  # half-closed wait, and how long the table keeps finished sessions
-    capture_gap_timeout: float = 10.0  # a hole in the captured stream older than this ends it
+    capture_gap_timeout: float = 10.0
+    # A captured FIN waits for the response; if the target acked everything but has not sent a
+    # single response byte for this long, it may be waiting for EOF (half-close): send the FIN.
+    fin_hold_timeout: float = 1.0  # a hole in the captured stream older than this ends it
     max_buffered_bytes: int = 4 * 1024 * 1024
     max_reconnects: int = 16
     # retransmission
@@ -45,6 +48,7 @@ class SessionConfig:
     def __post_init__(self) -> None:
         positive = (
             "session_timeout keepalive_timeout handshake_timeout linger capture_gap_timeout "
+            "fin_hold_timeout "
             "rto_initial rto_min rto_max quiet_floor quiet_cap quiet_rtt_factor"
         ).split()
         for name in positive:

@@ -37,6 +37,7 @@ _TIMER_ORDER = (
     "session_timeout",
     "keepalive",
     "linger",
+    "fin_hold",
     "retransmit",
     "persist",
     "delayed_ack",
@@ -447,14 +448,26 @@ class Session:
         if self._rto_at is None:
             self._rto_at = now + self._rto.timeout(self._backoff)
 
-    def _send_client_fin_if_ready(self, now: float) -> None:
+    def _fin_ready(self) -> bool:
         stream = self._stream
         assert stream is not None
-        if self._fin_sent or not stream.fin_reached:
-            return
-        if self.phase not in (Phase.ESTABLISHED, Phase.CLOSE_WAIT):
-            return
-        if self._snd_nxt != stream.fin_seq or self._snd_una != self._snd_nxt:
+        return (
+            not self._fin_sent
+            and stream.fin_reached
+            and self._snd_nxt == stream.fin_seq
+            and self._snd_una == self._snd_nxt
+        )
+
+    def _fin_held_for_silent_response(self) -> bool:
+        return (
+            self.phase is Phase.AWAITING_RESPONSE and self._response_bytes == 0 and self._fin_ready()
+        )
+
+    def _send_client_fin_if_ready(self, now: float, *, release_hold: bool = False) -> None:
+        allowed = (Phase.ESTABLISHED, Phase.CLOSE_WAIT)
+        if release_hold:
+            allowed += (Phase.AWAITING_RESPONSE,)
+        if self.phase not in allowed or not self._fin_ready():
             return
         self._emit(
             self._segment(seq=self._snd_nxt, flags=FIN | ACK, template=self._client_fin_template)
@@ -655,6 +668,8 @@ class Session:
             d["session_timeout"] = self._last_progress_at + c.session_timeout
         elif self.phase is Phase.ESTABLISHED:
             d["keepalive"] = self._last_activity_at + c.keepalive_timeout
+        if self._fin_held_for_silent_response():
+            d["fin_hold"] = self._last_progress_at + c.fin_hold_timeout
         if self.phase is Phase.CLOSE_WAIT or (self.phase is Phase.FIN_WAIT and not self._sendq):
             d["linger"] = self._phase_since + c.linger
         return d
@@ -701,6 +716,9 @@ class Session:
         elif name == "linger":
             why = "client did not close" if self.phase is Phase.CLOSE_WAIT else "target did not close"
             self._abort(Outcome.COMPLETE, f"{why} within the linger time")
+        elif name == "fin_hold":
+            self.counters["fin_released_without_response"] += 1
+            self._send_client_fin_if_ready(now, release_hold=True)
         elif name == "retransmit":
             self._on_retransmit_timeout(now)
         elif name == "persist":

@@ -168,3 +168,27 @@ def test_target_retransmitted_fin_after_complete_is_reacked():
     out = pb.target(resp(TISN + 1, CISN + 2, flags=FIN | ACK), at=pb.now + 0.2)
     assert brief(out) == [("ACK", s(CISN + 2), s(TISN + 2))]
     assert pb.target(resp(TISN + 2, CISN + 2, flags=RST)) == []
+
+
+def test_half_close_fin_released_when_target_acked_everything_but_stays_silent():
+    """Extension: a target that answers only after EOF would deadlock the original's FIN hold."""
+    pb = _established(fin_hold_timeout=1.0)
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"sort me"))
+    pb.client(cseg(CISN + 8, OISN + 1, flags=FIN | ACK))
+    pb.target(resp(TISN + 1, CISN + 8), at=pb.now + 0.01)
+    t = pb.now
+    out = pb.advance_to_deadline()
+    assert pb.now == t + 1.0
+    assert brief(out) == [("FIN|ACK", s(CISN + 8), s(TISN + 1))]
+    out = pb.target(resp(TISN + 1, CISN + 9, flags=FIN | ACK, payload_len=7), at=pb.now + 0.01)
+    assert brief(out) == [("ACK", s(CISN + 9), s(TISN + 9)), ("unregister",), ("finished", "complete")]
+
+
+def test_fin_not_released_early_once_response_data_flows():
+    pb = _established(fin_hold_timeout=1.0)
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q"))
+    pb.client(cseg(CISN + 2, OISN + 1, flags=FIN | ACK))
+    pb.respond(0, 10, CISN + 2, at=pb.now + 0.01)
+    out = pb.advance_to_deadline() + pb.advance_to_deadline()
+    assert brief(out) == [("ACK", s(CISN + 2), s(TISN + 11)), ("FIN|ACK", s(CISN + 2), s(TISN + 11))]
+    assert pb.session.counters["fin_released_without_response"] == 0
