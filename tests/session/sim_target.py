@@ -19,8 +19,12 @@ from pyreplay.session.events import ClientSegment, TargetResponse, Tick
 
 
 class SimTarget:
-    def __init__(self, isn: int, request_ends: list[int], response_lens: list[int], mss: int = 700):
+    def __init__(self, isn: int, request_ends: list[int], response_lens: list[int], mss: int = 700,
+                 close_after_response: bool = False):
         self.isn = isn
+        self.close_after_response = close_after_response  # "Connection: close" server
+        self.closed = False
+        self.connections = 0
         self.request_ends = request_ends  # cumulative byte offsets where each request ends
         self.response_lens = response_lens
         self.mss = mss
@@ -38,6 +42,11 @@ class SimTarget:
             self.resets += 1
             return []
         if seg.flags & SYN:
+            if self.connections:  # a reconnection: fresh connection state, new ISN
+                self.isn = seq_add(self.isn, 1_000_003)
+                self.snd_nxt = seq_add(self.isn, 1)
+                self.closed = self.fin_received = False
+            self.connections += 1
             self.rcv_nxt = seq_add(seg.seq, 1)
             return [self._summary(self.isn, SYN | ACK)]
         assert self.rcv_nxt is not None, "data before SYN"
@@ -58,11 +67,19 @@ class SimTarget:
             while self.answered < len(self.request_ends) and len(self.received) >= self.request_ends[self.answered]:
                 out += self._respond(self.response_lens[self.answered])
                 self.answered += 1
+                if self.close_after_response:
+                    out.append(self._summary(self.snd_nxt, FIN | ACK))
+                    self.snd_nxt = seq_add(self.snd_nxt, 1)
+                    self.closed = True
+                    break
         if seg.flags & FIN and seq_add(seg.seq, len(seg.payload)) == self.rcv_nxt and not self.fin_received:
             self.fin_received = True
             self.rcv_nxt = seq_add(self.rcv_nxt, 1)
-            out.append(self._summary(self.snd_nxt, FIN | ACK))
-            self.snd_nxt = seq_add(self.snd_nxt, 1)
+            if self.closed:
+                out.append(self._summary(self.snd_nxt, ACK))
+            else:
+                out.append(self._summary(self.snd_nxt, FIN | ACK))
+                self.snd_nxt = seq_add(self.snd_nxt, 1)
         return out
 
     def _respond(self, length: int) -> list[ResponseSummary]:

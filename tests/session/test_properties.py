@@ -86,3 +86,18 @@ def test_replayed_stream_is_exact_and_paced(scenario):
 @given(scenarios())
 def test_replayed_stream_is_exact_with_no_wait(scenario):
     check(scenario, no_wait=True)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_target_closing_after_each_response_reconnects_and_replays_everything(scenario):
+    """Rule 7: target FIN with requests left => RST, Register, faked SYN at next unsent - 1."""
+    requests, responses, tisn, captured, drops = scenario
+    ends = [sum(len(r) for r in requests[: i + 1]) for i in range(len(requests))]
+    target = SimTarget(tisn, ends, responses, close_after_response=True)
+    session = Session(SessionConfig(), CLIENT, TARGET)
+    commands = run(session, target, captured, drop_sends=drops)
+    assert bytes(target.received) == b"".join(requests)
+    assert target.connections == len(requests)
+    assert session.counters["reconnects"] == len(requests) - 1
+    assert commands[-1].outcome == "complete"
