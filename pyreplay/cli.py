@@ -142,6 +142,58 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
         runtime.run(report_every=stats_interval)
 
 
+@main.command(context_settings={"show_default": True})
+@click.option("-x", "--transfer", "transfers", help="[onlineIP:]port-targetIP:port[,...]: what to copy and where to")
+@click.option("-s", "--intercept", "intercepts", help="intercept address(es) ip[:port][,...]")
+@click.option("-p", "--intercept-port", default="36524", help="default intercept port")
+@click.option("-c", "--client-pool", help="rewrite client addresses into this pool: 10.1.2.x, CIDR, ranges, lists")
+@click.option("-n", "--copies", default="1", help="replay every session N times")
+@click.option("-f", "--port-share", "port_slice", help="INDEX/COUNT share of client ports for several copy processes on one pool")
+@click.option("-r", "--percent", "sample_percent", default="100", help="replay this percentage of sessions (session-consistent)")
+@click.option("-O", "--only-full-sessions", is_flag=True, help="only sessions whose SYN was captured")
+@click.option("-W", "--no-response-wait", is_flag=True, help="send requests without waiting for responses")
+@click.option("-t", "--session-timeout", default="600", help="seconds without an answer before a session is dropped")
+@click.option("-k", "--keepalive-timeout", help="seconds an idle keep-alive session lives (default: -t + 120)")
+@click.option("-M", "--mtu", default="1500", help="MTU of packets sent to the target")
+@click.option("-D", "--mss", default="1460", help="MSS offered in faked SYNs")
+@click.option("-i", "--input", "offline_file", help="capture file (pcap/pcapng) to replay")
+@click.option("-a", "--accelerate", "acceleration", default="1", help="offline: replay N times faster")
+@click.option("-I", "--gap-threshold", "gap_threshold_ms", default="0", help="offline: compress idle gaps longer than N ms (0: off)")
+@click.option("-l", "--log", "log_file", help="log file (default: stderr)")
+@click.option("-d", "--daemon", is_flag=True, help="run in the background")
+@click.option("-P", "--pid-file", help="write the pid here")
+@click.option("-m", "--memory-limit", "memory_limit_mb", help="exit when RSS exceeds N MB")
+@click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
+@click.option("--idle-exit", default=3.0, help="offline: after the file ends, stop when nothing moved for N seconds")
+def copy(dry_run_output, idle_exit, **options) -> None:
+    """Replay client traffic to a target server (TCPCopy). Today: offline, from a capture file (-i)."""
+    from pyreplay.config import CopyConfig
+    from pyreplay.logsetup import setup_logging
+    from pyreplay.runtime.copy import CopyError, OfflineCopy
+    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+
+    if dry_run_output and not options.get("intercepts"):
+        options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
+    config = _config_or_exit(lambda: CopyConfig.from_options(**options))
+    if not config.offline_file:
+        _fail("live capture (--xdp/--tc/--afpacket) is not available yet: replay a capture file with -i FILE", 2)
+    try:
+        setup_logging(config.log_file)
+        runtime = OfflineCopy(config, dry_run_output=dry_run_output, idle_exit=idle_exit)
+    except (CopyError, OSError) as exc:
+        _fail(str(exc))
+    if config.daemon:
+        daemonize()
+    stop_on_signals(runtime.stop)
+    with PidFile(config.pid_file):
+        summary = runtime.run()
+    for line in summary.lines:
+        click.echo(line)
+    for problem in summary.problems:
+        click.echo(f"problem: {problem}")
+    sys.exit(0 if summary.ok else 1)
+
+
 @main.command()
 def doctor() -> None:
     """Check this machine can run pyreplay's BPF side; say what is missing and how to fix it."""

@@ -176,7 +176,7 @@ class Intercept:
             for _, item in self.router.register(*message.key, conn_id, now):
                 self._deliver(conn_id, item, now)
         elif isinstance(message, Unregister):
-            self.router.unregister(*message.key, conn_id)
+            self.router.unregister(*message.key, conn_id, now)
         elif isinstance(message, Bye):
             raise ChannelClosed(f"{peer.conn.peer} said bye: {message.reason}")
         elif isinstance(message, Hello):

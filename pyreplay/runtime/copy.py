@@ -1,0 +1,241 @@
+"""copy, offline: replay a capture file to the target at the captured pace (``-a``, ``-I``),
+paced by the target's responses from intercept, then print a summary and exit.
+
+The loop: poll the intercept connections until the next due captured packet or session
+deadline → hand due packets, responses and ticks to ``Replay`` → send what it emits. After the
+file ends it exits when every session has finished, or when nothing was sent or received for
+``idle_exit`` seconds (sessions then still open are reset, as the original does at exit).
+With ``dry_run`` packets go to a pcap file and a simulated target answers instead of intercept.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import select
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, connect_channel
+from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
+from pyreplay.channel.errors import ChannelError
+from pyreplay.channel.messages import Bye, Hello, Message, Responses
+from pyreplay.config import CopyConfig
+from pyreplay.packet.pcap import CaptureReader, PcapError, open_capture
+from pyreplay.packet.segment import Segment
+from pyreplay.packet.tcpip import parse_packet
+from pyreplay.runtime.pacing import ReplayClock
+from pyreplay.runtime.replay import Replay
+from pyreplay.runtime.simtarget import SimulatedTarget
+
+log = logging.getLogger("pyreplay.copy")
+INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
+DRY_RUN_RTT = 0.001
+
+
+class CopyError(RuntimeError):
+    """copy cannot start (file, intercept, privileges); the message says why."""
+
+
+@dataclass
+class CopySummary:
+    lines: list[str]
+    problems: list[str]
+    ok: bool
+
+
+class Intercepts:
+    """The connections to every ``-s`` intercept: announce to all, receive from any."""
+
+    def __init__(self, config: CopyConfig) -> None:
+        self.connections: list[ChannelConnection] = []
+        for endpoint in config.intercepts:
+            host = socket.inet_ntop(socket.AF_INET6 if len(endpoint.addr) == 16 else socket.AF_INET, endpoint.addr)
+            try:
+                self.connections.append(connect_channel(host, endpoint.port, "copy", f"copy@{socket.gethostname()}",
+                                                        accepts=INTERCEPT_MESSAGES))
+            except ConnectionError as exc:
+                self.close()
+                raise CopyError(str(exc)) from exc
+
+    def announce(self, message: Message) -> None:
+        for conn in list(self.connections):
+            try:
+                conn.send_message(message)
+            except ChannelClosed as exc:
+                self._lost(conn, str(exc))
+
+    def receive(self, timeout: float) -> list[Responses]:
+        if not self.connections:
+            time.sleep(max(0.0, timeout))
+            return []
+        waiting_out = [c for c in self.connections if c.wants_write]
+        readable, writable, _ = select.select(self.connections, waiting_out, [], max(0.0, timeout))
+        out = []
+        for conn in writable:
+            try:
+                conn.flush()
+            except ChannelClosed as exc:
+                self._lost(conn, str(exc))
+        for conn in readable:
+            try:
+                for message in conn.receive():
+                    if isinstance(message, Responses):
+                        out.append(message)
+                    elif isinstance(message, Bye):
+                        raise ChannelClosed(f"intercept {conn.peer} said bye: {message.reason}")
+            except (ChannelClosed, ChannelError) as exc:
+                self._lost(conn, str(exc))
+        return out
+
+    def _lost(self, conn: ChannelConnection, reason: str) -> None:
+        if conn in self.connections:
+            log.error("copy: lost intercept %s: %s", conn.peer, reason)
+            self.connections.remove(conn)
+            conn.close()
+
+    def close(self) -> None:
+        for conn in self.connections:
+            try:
+                conn.flush_blocking(1.0)
+            except ChannelClosed:
+                pass
+            conn.close()
+        self.connections = []
+
+
+def _captured(reader: CaptureReader, replay: Replay) -> Iterator[tuple[float, Segment]]:
+    for record in reader:
+        segment = replay.captured_segment(record.packet)
+        if segment is not None:
+            yield record.timestamp, segment
+
+
+class OfflineCopy:
+    def __init__(self, config: CopyConfig, *, dry_run_output: str | None = None, idle_exit: float = 3.0,
+                 clock=time.monotonic) -> None:
+        if not config.offline_file:
+            raise CopyError("offline copy needs a capture file (-i FILE)")
+        self.config = config
+        self.clock = clock
+        self.idle_exit = idle_exit
+        self._stopping = False
+        try:
+            self.reader = open_capture(config.offline_file)
+        except (OSError, PcapError) as exc:
+            raise CopyError(f"cannot read {config.offline_file}: {exc}") from exc
+        self._dry_output = None
+        self.intercepts: Intercepts | None = None
+        self.simulated: SimulatedTarget | None = None
+        self._simulated_due: list[tuple[float, int, object]] = []
+        self._sim_seq = 0
+        try:
+            if dry_run_output:
+                self._dry_output = open(dry_run_output, "wb")  # noqa: SIM115 - closed in close()
+                self.emitter: Emitter = PcapEmitter(self._dry_output)
+                self.simulated = SimulatedTarget()
+                announce = lambda message: None  # noqa: E731 - nobody to tell in a dry run
+            else:
+                self.emitter = RawIpEmitter()
+                self.intercepts = Intercepts(config)
+                announce = self.intercepts.announce
+        except BaseException:
+            self.close()
+            raise
+        self.replay = Replay(config, self._emit, announce)
+
+    def _emit(self, packet: bytes, now: float) -> None:
+        self.emitter.send(packet, now)
+        if self.simulated is not None:
+            for summary in self.simulated.receive(parse_packet(packet)):
+                self._sim_seq += 1
+                heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def run(self) -> CopySummary:
+        replay = self.replay
+        clock = ReplayClock(self.config.acceleration, self.config.gap_threshold_ms / 1000)
+        source = _captured(self.reader, replay)
+        pending = next(source, None)
+        start = self.clock()
+        due = clock.due(pending[0], start) if pending else 0.0
+        try:
+            while not self._stopping:
+                now = self.clock()
+                while pending is not None and due <= now:
+                    replay.client_segment(pending[1], now)
+                    pending = next(source, None)
+                    if pending is not None:
+                        due = clock.due(pending[0], start)
+                self._deliver_simulated(now)
+                deadline = replay.next_deadline()
+                if deadline is not None and deadline <= now:
+                    replay.tick(now)
+                    deadline = replay.next_deadline()
+                if pending is None and self._finished(now):
+                    break
+                wake = min(x for x in (due if pending else None, deadline, now + 0.1,
+                                       self._simulated_due[0][0] if self._simulated_due else None) if x is not None)
+                timeout = max(0.0, wake - self.clock())
+                if self.intercepts is not None:
+                    for message in self.intercepts.receive(timeout):
+                        t = self.clock()
+                        for summary in message.items:
+                            replay.response(summary, t)
+                    if not self.intercepts.connections and not self.simulated:
+                        log.error("copy: no intercept left; stopping")
+                        break
+                elif timeout:
+                    time.sleep(timeout)
+            replay.shutdown(self.clock())
+        finally:
+            self.close()
+        return self.summary()
+
+    def _deliver_simulated(self, now: float) -> None:
+        while self._simulated_due and self._simulated_due[0][0] <= now:
+            _, _, summary = heapq.heappop(self._simulated_due)
+            self.replay.response(summary, now)
+
+    def _finished(self, now: float) -> bool:
+        if self.replay.active_sessions == 0:
+            return True
+        quiet_for = now - self.replay.stats.last_activity
+        return quiet_for >= self.idle_exit and not self._simulated_due
+
+    def close(self) -> None:
+        if self.intercepts is not None:
+            self.intercepts.close()
+        if getattr(self, "emitter", None) is not None:
+            self.emitter.close()
+        if self._dry_output is not None:
+            self._dry_output.close()
+        self.reader.close()
+
+    def summary(self) -> CopySummary:
+        replay = self.replay
+        c = replay.counters()
+        s = replay.stats
+        skipped = dict(s.skipped)
+        for reason, count in self.reader.skipped.items():
+            skipped[f"capture file: {reason}"] = count
+        emit_errors = dict(self.emitter.errors)
+        lines = [
+            f"sessions: {c['sessions_created']} replayed, outcomes "
+            + (", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items())) or "none"),
+            f"requests sent: {c['requests']}, packets sent: {s.packets_sent}, bytes: {c['bytes_sent']}, "
+            f"retransmits: {c['retransmits']}",
+            f"responses: {s.responses} summaries, connections established: {c['connections']}, "
+            f"resets from target: {c['target_resets']}, resets sent: {c['resets_sent']}",
+            f"captured packets: {s.captured}, skipped: "
+            + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
+        ]
+        if emit_errors:
+            lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
+                         + f" (last: {self.emitter.last_error})")
+        problems = replay.diagnosis()
+        return CopySummary(lines, problems, ok=not problems and not emit_errors)

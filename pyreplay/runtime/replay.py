@@ -1,0 +1,193 @@
+"""The replay engine shared by copy's capture paths: captured packets and response summaries
+in, packets to the target and channel messages out.
+
+``Replay`` is the part of ``pyreplay copy`` that does not care where packets come from (pcap
+file, AF_PACKET, BPF ring) or how they leave (raw socket, pcap file): it filters captured
+packets by ``-x``, samples ``-r``, keeps one ``SessionTable`` per ``-n`` copy, allocates
+collision-free client identities (``-c``, ``-f``), executes the session commands through the
+injected ``emit`` and ``announce`` callables, and keeps the statistics the summary prints.
+It holds no sockets and reads no clock: every call takes ``now``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pyreplay.channel.messages import Message
+from pyreplay.channel.messages import Register as RegisterMessage
+from pyreplay.channel.messages import Unregister as UnregisterMessage
+from pyreplay.config import CopyConfig, TIME_WAIT_SECONDS
+from pyreplay.packet.errors import PacketError
+from pyreplay.packet.segment import SYN, ResponseSummary, Segment
+from pyreplay.packet.segmentation import split_to_mtu
+from pyreplay.packet.tcpip import build_packet, parse_packet
+from pyreplay.rewrite import ClientAllocator, ClientKey, PoolExhausted, TransferMap, sample_session
+from pyreplay.session.commands import Command, Finished, Register, Send, Unregister
+from pyreplay.session.config import SessionConfig
+from pyreplay.session.session import Session
+from pyreplay.session.table import SessionTable
+
+Emit = Callable[[bytes, float], object]
+Announce = Callable[[Message], object]
+
+
+def session_config_for(config: CopyConfig) -> SessionConfig:
+    return SessionConfig(
+        mss_for_fake_syn=config.mss, mtu=config.mtu, no_wait=config.no_response_wait,
+        only_with_syn=config.only_full_sessions, session_timeout=config.session_timeout,
+        keepalive_timeout=config.keepalive_timeout,
+    )
+
+
+@dataclass
+class ReplayStats:
+    captured: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason -> packets not replayed
+    packets_sent: int = 0
+    responses: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    last_activity: float = 0.0
+
+
+class Replay:
+    def __init__(self, config: CopyConfig, emit: Emit, announce: Announce, *,
+                 quarantine: float = TIME_WAIT_SECONDS) -> None:
+        self.config = config
+        self._emit = emit
+        self._announce = announce
+        self.transfers = TransferMap(config.transfers)
+        self.allocator = ClientAllocator(config.client_pool, port_slice=config.port_slice, quarantine=quarantine)
+        self.session_config = session_config_for(config)
+        self.tables = [SessionTable(self._factory(k), linger=self.session_config.linger)
+                       for k in range(config.copies)]
+        self._table_of_identity: dict[tuple[bytes, int], int] = {}
+        self._keys: dict[tuple[bytes, int], ClientKey] = {}
+        self.stats = ReplayStats()
+        self._now = 0.0
+
+    # ---- inputs --------------------------------------------------------------------------
+    def captured_segment(self, packet: bytes) -> Segment | None:
+        """Parse and filter a captured packet; None (and a counted reason) if not replayed."""
+        self.stats.captured += 1
+        try:
+            segment = parse_packet(packet)
+        except PacketError as exc:
+            self.stats.skipped[f"unparsable: {str(exc).split(':')[0]}"] += 1
+            return None
+        if self.transfers.match(segment.dst, segment.dport) is None:
+            self.stats.skipped["not matching -x"] += 1
+            return None
+        return segment
+
+    def client_segment(self, segment: Segment, now: float) -> None:
+        self._now = now
+        for index, table in enumerate(self.tables):
+            self._execute(table.handle_client(segment, now=now), index, now)
+
+    def response(self, summary: ResponseSummary, now: float) -> None:
+        self._now = now
+        self.stats.responses += 1
+        self.stats.last_activity = now
+        index = self._table_of_identity.get((summary.dst, summary.dport))
+        if index is None:
+            self.stats.skipped["response for no session of ours"] += 1
+            return
+        self._execute(self.tables[index].handle_response(summary, now=now), index, now)
+
+    def tick(self, now: float) -> None:
+        self._now = now
+        for index, table in enumerate(self.tables):
+            self._execute(table.handle_tick(now), index, now)
+
+    def shutdown(self, now: float) -> None:
+        self._now = now
+        for index, table in enumerate(self.tables):
+            self._execute(table.shutdown(now), index, now)
+
+    # ---- state ---------------------------------------------------------------------------
+    def next_deadline(self) -> float | None:
+        deadlines = [d for t in self.tables if (d := t.next_deadline()) is not None]
+        return min(deadlines, default=None)
+
+    @property
+    def active_sessions(self) -> int:
+        created = sum(t.counters["sessions_created"] for t in self.tables)
+        return created - sum(self.stats.outcomes.values())
+
+    def counters(self) -> Counter:
+        """Table and session counters of every copy, summed."""
+        total: Counter = Counter()
+        for table in self.tables:
+            total.update(table.counters)
+            total.update(table.totals)
+        return total
+
+    # ---- sessions ------------------------------------------------------------------------
+    def _factory(self, copy_index: int):
+        def make(segment: Segment) -> Session | None:
+            if self.config.sample_percent < 100 and not sample_session(
+                    segment.src, segment.sport, self.config.sample_percent):
+                self.stats.skipped["sampled out (-r)"] += 1
+                return None
+            if self.config.only_full_sessions and not segment.flags & SYN:
+                self.stats.skipped["no SYN captured (-O)"] += 1
+                return None
+            transfer = self.transfers.match(segment.dst, segment.dport)
+            key = ClientKey(segment.src, segment.sport, copy_index, segment.dst, segment.dport)
+            try:
+                identity = self.allocator.allocate(key, self._now)
+            except PoolExhausted:
+                self.stats.skipped["client pool exhausted"] += 1
+                return None
+            self._table_of_identity[identity] = copy_index
+            self._keys[identity] = key
+            return Session(self.session_config, identity, (transfer.target_addr, transfer.target_port))
+        return make
+
+    def _execute(self, commands: list[Command], copy_index: int, now: float) -> None:
+        for command in commands:
+            if isinstance(command, Send):
+                self._send(command.segment, now)
+            elif isinstance(command, Register):
+                self._announce(RegisterMessage(*command.client, *command.target))
+            elif isinstance(command, Unregister):
+                self._announce(UnregisterMessage(*command.client, *command.target))
+            elif isinstance(command, Finished):
+                self.stats.outcomes[command.outcome.value] += 1
+                if command.client is not None:
+                    key = self._keys.pop(command.client, None)
+                    if key is not None:
+                        self.allocator.release(key, now)
+
+    def _send(self, segment: Segment, now: float) -> None:
+        self.stats.last_activity = now
+        pieces = [segment] if len(segment.payload) + 60 <= self.config.mtu else split_to_mtu(segment, self.config.mtu)
+        for piece in pieces:
+            self._emit(build_packet(piece), now)
+            self.stats.packets_sent += 1
+
+    # ---- summary -------------------------------------------------------------------------
+    def diagnosis(self) -> list[str]:
+        """Plain-words reasons when the replay did not work (empty when it did)."""
+        c = self.counters()
+        problems = []
+        created = c["sessions_created"]
+        if self.stats.captured and not created:
+            problems.append("no session was replayed: check -x matches the captured destination "
+                            "address:port (skipped packets are listed above)")
+        if created and c["syns_sent"] and not c["connections"]:
+            if self.stats.responses == 0:
+                problems.append(
+                    "the target never answered through intercept: check that intercept's -F filter "
+                    "matches the target's responses (e.g. 'tcp and src port <target port>'), that it "
+                    "captures on the interface those responses arrive on, and that the target routes "
+                    "the client pool (-c) via the intercept host")
+            else:
+                problems.append("responses arrived but no connection was established: the target "
+                                "may be refusing connections (see resets)")
+        elif created and c["connections"] * 5 < created * 4:
+            problems.append(f"only {c['connections']} of {created} sessions connected: the target's "
+                            "listen queue, SYN cookies or routing may be dropping handshakes")
+        return problems
