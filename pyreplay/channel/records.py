@@ -52,13 +52,33 @@ def _fast_constructor(cls: type, fields: tuple[str, ...]) -> Callable[..., Any]:
             setter(obj, value)
         return obj
 
-    if len(fields) == 10:  # unrolled for ResponseSummary, the one that matters
+    if len(fields) == 5:  # TcpOptions
+        t0, t1, t2, t3, t4 = setters
+
+        def build(a, b, c, d, e):  # type: ignore[no-redef]
+            obj = new(cls)
+            t0(obj, a)
+            t1(obj, b)
+            t2(obj, c)
+            t3(obj, d)
+            t4(obj, e)
+            return obj
+
+    elif len(fields) == 10:  # unrolled for ResponseSummary, the one that matters
         s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = setters
 
         def build(a, b, c, d, e, f, g, h, i, j):  # type: ignore[no-redef]
             obj = new(cls)
-            s0(obj, a), s1(obj, b), s2(obj, c), s3(obj, d), s4(obj, e)
-            s5(obj, f), s6(obj, g), s7(obj, h), s8(obj, i), s9(obj, j)
+            s0(obj, a)
+            s1(obj, b)
+            s2(obj, c)
+            s3(obj, d)
+            s4(obj, e)
+            s5(obj, f)
+            s6(obj, g)
+            s7(obj, h)
+            s8(obj, i)
+            s9(obj, j)
             return obj
 
     return build
@@ -169,7 +189,7 @@ def unpack_runs(runs: Any) -> list[ResponseSummary]:
         raise ChannelError("Responses body is not a list of runs")
     out: list[ResponseSummary] = []
     append = out.append
-    new_summary = _new_summary
+    new_summary, new_options, no_options = _new_summary, _new_options, NO_OPTIONS
     for run in runs:
         if type(run) is not list or len(run) != 3:
             raise ChannelError("a Responses run is not [addr_len, records, raw_options]")
@@ -186,7 +206,9 @@ def unpack_runs(runs: Any) -> list[ResponseSummary]:
         for (src, dst, sport, dport, seq, ack, flags, window, plen,
              bits, mss, wscale, tsval, tsecr, raw_len) in record.iter_unpack(blob):
             if not (bits or raw_len or mss or wscale or tsval or tsecr):
-                opts = NO_OPTIONS
+                opts = no_options
+            elif bits == OPT_TIMESTAMP and not (raw_len or mss or wscale):  # most data segments
+                opts = new_options(None, None, False, (tsval, tsecr), b"")
             else:
                 if raw_len > MAX_RAW_OPTIONS or pos + raw_len > len(raws):
                     raise ChannelError("response record's raw options overrun the run")
