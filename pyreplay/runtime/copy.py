@@ -26,7 +26,7 @@ from pyreplay.config import CopyConfig
 from pyreplay.packet.pcap import CaptureReader, PcapError, open_capture
 from pyreplay.packet.segment import Segment
 from pyreplay.packet.tcpip import parse_packet
-from pyreplay.runtime.pacing import ReplayClock
+from pyreplay.runtime.replay_clock import ReplayClock
 from pyreplay.runtime.replay import Replay
 from pyreplay.runtime.simtarget import SimulatedTarget
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pyreplay.runtime.pacing import ReplayClock
+from pyreplay.runtime.replay_clock import ReplayClock
 
 
 def test_first_packet_is_due_at_start_and_later_ones_keep_their_spacing():
