@@ -4,7 +4,7 @@ import pytest
 
 from pyreplay.lab import netns
 from pyreplay.lab.netns import LabError
-from pyreplay.lab.topology import HOST_ADDRESSES, Lab, LabSpec, lab, leftover_namespaces
+from pyreplay.lab.topology import HOST_ADDRESSES, Lab, LabSpec, lab
 
 pytestmark = pytest.mark.netns
 
@@ -75,7 +75,3 @@ def test_partial_build_is_cleaned_up(monkeypatch):
     with pytest.raises(LabError, match="injected"):
         the_lab.up()
     assert not set(the_lab.namespaces) & set(netns.list_namespaces())
-
-
-def test_no_lab_namespaces_left_behind():
-    assert leftover_namespaces() == []
