@@ -44,12 +44,19 @@ class RawIpEmitter(_Counting):
         except PermissionError as exc:
             raise PermissionError("sending raw packets needs root or CAP_NET_RAW") from exc
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 * 1024 * 1024)
+        self._addresses: dict[bytes, tuple[str, int]] = {}  # packed destination -> sendto address
 
     def send(self, packet: bytes, now: float) -> bool:
-        dst = socket.inet_ntop(socket.AF_INET, packet[16:20])
+        packed = packet[16:20]
+        address = self._addresses.get(packed)
+        if address is None:
+            if len(self._addresses) > 4096:
+                self._addresses.clear()
+            address = self._addresses[packed] = (socket.inet_ntop(socket.AF_INET, packed), 0)
+        dst = address[0]
         for _ in range(64):
             try:
-                self._sock.sendto(packet, (dst, 0))
+                self._sock.sendto(packet, address)
                 self.sent += 1
                 return True
             except (BlockingIOError, InterruptedError):

@@ -2,7 +2,9 @@
 paced by the target's responses from intercept, then print a summary and exit.
 
 The loop: poll the intercept connections until the next due captured packet or session
-deadline → hand due packets, responses and ticks to ``Replay`` → send what it emits. After the
+deadline → hand due packets, responses and ticks to ``Replay`` → send what it emits, once per
+iteration: the queued Register/Unregister messages in one channel write per intercept first
+(so intercept knows a client before its SYN-ACK can arrive), then the queued packets. After the
 file ends it exits when every session has finished, or when nothing was sent or received for
 ``idle_exit`` seconds (sessions then still open are reset, as the original does at exit).
 With ``dry_run`` packets go to a pcap file and a simulated target answers instead of intercept.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, connect_channel
 from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
+from pyreplay.channel.codec import encode
 from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import Bye, Hello, Message, Responses
 from pyreplay.config import CopyConfig
@@ -61,9 +64,14 @@ class Intercepts:
                 raise CopyError(str(exc)) from exc
 
     def announce(self, message: Message) -> None:
+        self.announce_many([message])
+
+    def announce_many(self, messages: list[Message]) -> None:
+        """Send every message to every intercept in one write each."""
+        frames = b"".join(encode(m) for m in messages)
         for conn in list(self.connections):
             try:
-                conn.send_message(message)
+                conn.send(frames)
             except ChannelClosed as exc:
                 self._lost(conn, str(exc))
 
@@ -131,27 +139,37 @@ class OfflineCopy:
         self.simulated: SimulatedTarget | None = None
         self._simulated_due: list[tuple[float, int, object]] = []
         self._sim_seq = 0
+        self._outbox: list[tuple[bytes, float]] = []  # packets queued this iteration
+        self._notices: list[Message] = []  # channel messages queued this iteration
         try:
             if dry_run_output:
                 self._dry_output = open(dry_run_output, "wb")  # noqa: SIM115 - closed in close()
                 self.emitter: Emitter = PcapEmitter(self._dry_output)
                 self.simulated = SimulatedTarget()
-                announce = lambda message: None  # noqa: E731 - nobody to tell in a dry run
             else:
                 self.emitter = RawIpEmitter()
                 self.intercepts = Intercepts(config)
-                announce = self.intercepts.announce
         except BaseException:
             self.close()
             raise
-        self.replay = Replay(config, self._emit, announce)
+        outbox, notices = self._outbox, self._notices
+        self.replay = Replay(config, lambda packet, now: outbox.append((packet, now)), notices.append)
 
-    def _emit(self, packet: bytes, now: float) -> None:
-        self.emitter.send(packet, now)
-        if self.simulated is not None:
-            for summary in self.simulated.receive(parse_packet(packet)):
-                self._sim_seq += 1
-                heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
+    def _flush(self) -> None:
+        """Send what this iteration queued: channel messages first, then packets."""
+        if self._notices:
+            if self.intercepts is not None:
+                self.intercepts.announce_many(self._notices)
+            self._notices.clear()
+        if self._outbox:
+            send = self.emitter.send
+            for packet, now in self._outbox:
+                send(packet, now)
+                if self.simulated is not None:
+                    for summary in self.simulated.receive(parse_packet(packet)):
+                        self._sim_seq += 1
+                        heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
+            self._outbox.clear()
 
     def stop(self) -> None:
         self._stopping = True
@@ -176,6 +194,7 @@ class OfflineCopy:
                 if deadline is not None and deadline <= now:
                     replay.tick(now)
                     deadline = replay.next_deadline()
+                self._flush()
                 if pending is None and self._finished(now):
                     break
                 wake = min(x for x in (due if pending else None, deadline, now + 0.1,
@@ -192,6 +211,7 @@ class OfflineCopy:
                 elif timeout:
                     time.sleep(timeout)
             replay.shutdown(self.clock())
+            self._flush()
         finally:
             self.close()
         return self.summary()
