@@ -563,9 +563,9 @@ class CopyConfig:
         offline = _path(offline_file, "-i")
         accel = parse_number(acceleration, "-a", 1, default=1.0)
         gap = parse_int(gap_threshold_ms, "-I", 0, default=0, meaning=" milliseconds (0 = off)")
-        if offline is None:
-            for flag, given in (("-a", acceleration), ("-I", gap_threshold_ms)):
-                if _text(given, flag) is not None:
+        if offline is None:  # compared with the defaults, which a CLI may pass explicitly
+            for flag, changed in (("-a", accel != 1.0), ("-I", gap != 0)):
+                if changed:
                     warnings.append(f"{flag} only applies to offline replay (-i FILE); ignored")
         pid = _path(pid_file, "-P")
         warnings += _pid_file_warning(pid, daemon)

@@ -359,6 +359,11 @@ def test_copy_warnings(options, start):
     assert any(w.startswith(start) for w in copy_config(**options).warnings)
 
 
+def test_defaults_passed_explicitly_by_a_cli_do_not_warn():
+    assert copy_config(acceleration="1", gap_threshold_ms="0", copies="1",
+                       sample_percent="100").warnings == ()
+
+
 def test_configs_are_frozen():
     config = copy_config()
     with pytest.raises(dataclasses.FrozenInstanceError):
