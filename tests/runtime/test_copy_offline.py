@@ -13,7 +13,7 @@ from pyreplay.lab.requestlog import compare, connections
 from pyreplay.lab.services import ONLINE_PORT, run_load, wait_for_requests
 from pyreplay.lab.topology import HOST_ADDRESSES, lab
 
-from lab_replay import PY, start_servers, with_prefix
+from pyreplay.lab.replay_lab import PY, start_servers, with_prefix
 
 pytestmark = pytest.mark.netns
 ONLINE = HOST_ADDRESSES["online"]

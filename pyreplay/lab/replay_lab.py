@@ -1,4 +1,8 @@
-"""Helpers for end-to-end replay tests: a lab with servers and intercept, recording, copy runs."""
+"""A lab set up for replay: online and target servers, intercept on the assistant, recording on
+the online server, and ``pyreplay copy`` runs in the online namespace (demo, tests, benchmarks).
+
+Everything runs as child processes of the lab, so the lab's teardown ends them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyreplay.lab.netns import LabError
 from pyreplay.lab.requestlog import RequestRecord
 from pyreplay.lab.services import HttpServer, ONLINE_PORT, TARGET_PORT, start_http_server
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab
@@ -29,8 +34,8 @@ class ReplayLab:
                                             "-p", str(port), "-l", str(log)])
         deadline = time.monotonic() + 10
         while "capturing on" not in (log.read_text() if log.exists() else ""):
-            assert proc.poll() is None, "intercept exited at start"
-            assert time.monotonic() < deadline, "intercept did not start"
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"intercept did not start: {log.read_text() if log.exists() else ''}")
             time.sleep(0.05)
         return proc
 
@@ -40,7 +45,8 @@ class ReplayLab:
         rec = self.lab.spawn("online", [PY, "-m", "pyreplay.lab.record", "--iface", "lab0", "--filter",
                                         f"tcp and dst port {ONLINE_PORT}", "--out", str(pcap)],
                              stdout=subprocess.PIPE, text=True)
-        assert rec.stdout.readline().strip() == "recording"
+        if rec.stdout.readline().strip() != "recording":
+            raise LabError("the recorder did not start")
         try:
             yield pcap
         finally:
@@ -48,9 +54,9 @@ class ReplayLab:
             rec.terminate()
             rec.wait(10)
 
-    def copy(self, pcap: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    def copy(self, pcap: Path, *args: str, timeout: float = 120, accelerate: int = 20) -> subprocess.CompletedProcess:
         argv = [PY, "-m", "pyreplay.cli", "copy", "-x", TRANSFER, "-s", HOST_ADDRESSES["assistant"],
-                "-c", self.lab.client_pool, "-i", str(pcap), "-a", "20", "--idle-exit", "2", *args]
+                "-c", self.lab.client_pool, "-i", str(pcap), "-a", str(accelerate), "--idle-exit", "2", *args]
         return self.lab.run("online", argv, check=False, timeout=timeout)
 
 
