@@ -20,12 +20,13 @@ Deliberate differences from the C originals (reference/tcpcopy-behaviour.md §1)
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NoReturn, Union
 
 Value = Union[str, int, float, Sequence[str], None]
+_IP = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 DEFAULT_INTERCEPT_PORT = 36524
 DEFAULT_SESSION_TIMEOUT = 600.0  # s, tcpcopy -t
@@ -331,12 +332,14 @@ def parse_client_pool(text: str, flag: str = "-c", limit: int = MAX_POOL) -> tup
     return tuple(pool)
 
 
-def _pool_entry(entry: str, flag: str):
+def _pool_entry(entry: str, flag: str) -> tuple[int, Iterable[_IP]]:
     """(number of addresses, lazy iterable of them): the count is checked before expanding."""
     if entry[-2:] in (":x", ":X"):
         _fail(flag, entry, "the x form is IPv4 only (a.b.c.x); use a CIDR prefix for IPv6")
     if entry[-2:] in (".x", ".X"):
         base = _ip(entry[:-2] + ".0", flag, entry, "prefix")
+        if base.version != 4:
+            _fail(flag, entry, "the x form is IPv4 only (a.b.c.x); use a CIDR prefix for IPv6")
         start = int(base) + 1
         return 254, (ipaddress.IPv4Address(start + i) for i in range(254))
     if "/" in entry:

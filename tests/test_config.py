@@ -384,6 +384,23 @@ def test_any_text_is_a_config_or_a_config_error(options):
         assert "\n" not in str(exc) and str(exc).startswith("-")
 
 
+FUZZ_TEXT = st.text(alphabet="0123456789abcdefx.:-,/[]*@% f", max_size=40)
+
+
+@settings(max_examples=500)
+@given(FUZZ_TEXT, st.sampled_from([parse_transfers, parse_client_pool, parse_intercepts,
+                                   parse_port_slice, parse_interfaces]))
+def test_parsers_raise_only_config_errors(text, parser):
+    try:
+        parser(text)
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("-")
+
+
+def test_ipv4_mapped_x_form_is_rejected():
+    assert "IPv4 only" in error_of(parse_client_pool, "::ffff:1.2.3.x")
+
+
 # --- intercept ----------------------------------------------------------------------------------
 
 
