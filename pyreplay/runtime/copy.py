@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import resource
 import select
 import socket
 import time
@@ -130,6 +131,7 @@ class OfflineCopy:
         self.clock = clock
         self.idle_exit = idle_exit
         self._stopping = False
+        self.memory_exceeded = 0.0
         try:
             self.reader = open_capture(config.offline_file)
         except (OSError, PcapError) as exc:
@@ -180,6 +182,7 @@ class OfflineCopy:
         source = _captured(self.reader, replay)
         pending = next(source, None)
         start = self.clock()
+        next_memory_check = start + 1.0
         due = clock.due(pending[0], start) if pending else 0.0
         try:
             while not self._stopping:
@@ -197,6 +200,10 @@ class OfflineCopy:
                 self._flush()
                 if pending is None and self._finished(now):
                     break
+                if now >= next_memory_check:
+                    next_memory_check = now + 1.0
+                    if self._over_memory_limit():
+                        break
                 wake = min(x for x in (due if pending else None, deadline, now + 0.1,
                                        self._simulated_due[0][0] if self._simulated_due else None) if x is not None)
                 timeout = max(0.0, wake - self.clock())
@@ -215,6 +222,14 @@ class OfflineCopy:
         finally:
             self.close()
         return self.summary()
+
+    def _over_memory_limit(self) -> bool:
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if rss_mb <= self.config.memory_limit_mb:
+            return False
+        self.memory_exceeded = rss_mb
+        log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)
+        return True
 
     def _deliver_simulated(self, now: float) -> None:
         while self._simulated_due and self._simulated_due[0][0] <= now:
@@ -258,4 +273,7 @@ class OfflineCopy:
             lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
                          + f" (last: {self.emitter.last_error})")
         problems = replay.diagnosis()
+        if self.memory_exceeded:
+            problems.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
+                            f"{self.config.memory_limit_mb} MB")
         return CopySummary(lines, problems, ok=not problems and not emit_errors)
