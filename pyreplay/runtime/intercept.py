@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from pyreplay.backends.afpacket import AfPacketCapture
+from pyreplay.backends.cbpf import compile_filter
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, ChannelListener
 from pyreplay.channel.batcher import ResponseBatcher
 from pyreplay.channel.errors import ChannelError
@@ -74,6 +75,8 @@ class Intercept:
         self.selector = selectors.DefaultSelector()
         self.peers: dict[int, _Peer] = {}
         self._stopping = False
+        if config.filter:
+            compile_filter(config.filter)  # a bad -F is the user's error: say so before anything opens
         bind = socket.inet_ntop(socket.AF_INET, config.bind) if config.bind else "0.0.0.0"
         self.listener = ChannelListener(bind, config.port)
         self.captures = []
