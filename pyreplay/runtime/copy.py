@@ -2,9 +2,10 @@
 paced by the target's responses from intercept, then print a summary and exit.
 
 The loop: poll the intercept connections until the next due captured packet or session
-deadline → hand due packets, responses and ticks to ``Replay`` → send what it emits, once per
-iteration: the queued Register/Unregister messages in one channel write per intercept first
-(so intercept knows a client before its SYN-ACK can arrive), then the queued packets. After the
+deadline → hand due packets (at most ``CAPTURED_PER_ITERATION``), responses and ticks to
+``Replay`` → send what it emits in batches of at most ``SEND_BATCH`` packets: the queued
+Register/Unregister messages in one channel write per intercept first (so intercept knows a
+client before its SYN-ACK can arrive), then the queued packets. After the
 file ends it exits when every session has finished, or when nothing was sent or received for
 ``idle_exit`` seconds (sessions then still open are reset, as the original does at exit).
 With ``dry_run`` packets go to a pcap file and a simulated target answers instead of intercept.
@@ -37,6 +38,8 @@ from pyreplay.runtime.simtarget import SimulatedTarget
 log = logging.getLogger("pyreplay.copy")
 INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
 DRY_RUN_RTT = 0.001
+CAPTURED_PER_ITERATION = 256  # then read responses before the next captured packets
+SEND_BATCH = 64  # queued packets sent together; small, so no packet waits long
 
 
 class CopyError(RuntimeError):
@@ -154,8 +157,12 @@ class OfflineCopy:
         except BaseException:
             self.close()
             raise
-        outbox, notices = self._outbox, self._notices
-        self.replay = Replay(config, lambda packet, now: outbox.append((packet, now)), notices.append)
+        self.replay = Replay(config, self._queue, self._notices.append)
+
+    def _queue(self, packet: bytes, now: float) -> None:
+        self._outbox.append((packet, now))
+        if len(self._outbox) >= SEND_BATCH:
+            self._flush()
 
     def _flush(self) -> None:
         """Send what this iteration queued: channel messages first, then packets."""
@@ -187,7 +194,9 @@ class OfflineCopy:
         try:
             while not self._stopping:
                 now = self.clock()
-                while pending is not None and due <= now:
+                budget = CAPTURED_PER_ITERATION
+                while pending is not None and due <= now and budget:
+                    budget -= 1
                     replay.client_segment(pending[1], now)
                     pending = next(source, None)
                     if pending is not None:
