@@ -115,22 +115,23 @@ class Session:
         if self.phase is Phase.CLOSED:
             self._after_close(event)
             return out
-        match event:
-            case ClientSegment(segment=segment):
-                self._on_client(segment, now)
-            case TargetResponse(summary=summary):
-                self._on_target(summary, now)
-            case Tick():
-                self._on_tick(now)
-            case Shutdown():
-                self._abort(Outcome.SHUTDOWN, "tool exiting")
-            case Superseded():
-                self._abort(Outcome.SUPERSEDED, "a new connection reused the client address")
-            case _:
-                raise TypeError(f"not a session event: {event!r}")
+        kind = type(event)  # exact types: dispatch runs for every packet
+        if kind is TargetResponse:
+            self._on_target(event.summary, now)
+        elif kind is ClientSegment:
+            self._on_client(event.segment, now)
+        elif kind is Tick:
+            self._on_tick(now)
+        elif kind is Shutdown:
+            self._abort(Outcome.SHUTDOWN, "tool exiting")
+        elif kind is Superseded:
+            self._abort(Outcome.SUPERSEDED, "a new connection reused the client address")
+        else:
+            raise TypeError(f"not a session event: {event!r}")
         if self.phase is not Phase.CLOSED:
             self._pump(now)
-            self._enforce_memory_bound()
+            if kind is ClientSegment:  # only client data adds buffered bytes
+                self._enforce_memory_bound()
         return out
 
     def next_deadline(self) -> float | None:
