@@ -40,12 +40,14 @@ from pyreplay.lab.load import LoadPlan  # noqa: E402
 from pyreplay.lab.requestlog import compare, read_log  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, run_load, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
+from pyreplay.packet.pcap import PcapWriter  # noqa: E402
 
 PY = sys.executable
 TRANSFER = f"{ONLINE_PORT}-{HOST_ADDRESSES['target']}:{TARGET_PORT}"
 C_COPY_CPU_PER_5K = 0.12  # offline tcpcopy, 5,001 short sessions, -a 10
 C_INTERCEPT_CPU_PER_5K = 0.07
 BUDGET_FACTOR = 5
+GENERATED_END = "<!-- end of the section bench_offline.py writes; notes below are kept -->"
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,20 @@ def replay_once(the_lab: Lab, pcap: Path, prefix: str, online_log: Path, target_
                      c.unexpected, out.read_text())
 
 
+def fixed_costs(the_lab: Lab) -> tuple[Usage, Usage]:
+    """CPU of each tool doing no work: intercept started and stopped, copy of an empty pcap."""
+    empty = the_lab.workdir / "empty.pcap"
+    with open(empty, "wb") as f:
+        PcapWriter(f)
+    intercept, i_started = start_intercept(the_lab, the_lab.workdir / "intercept-idle.log")
+    copy = the_lab.spawn("online", [*tool(empty.with_suffix(".prof")), "copy", "-i", str(empty), "-x", TRANSFER,
+                                    "-s", HOST_ADDRESSES["assistant"], "--idle-exit", "0"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    copy_usage = wait_usage(copy, time.monotonic(), 30)
+    intercept.send_signal(signal.SIGTERM)
+    return copy_usage, wait_usage(intercept, i_started, 10)
+
+
 def median_usage(usages: list[Usage]) -> Usage:
     return Usage(statistics.median(u.cpu for u in usages), statistics.median(u.sys for u in usages),
                  statistics.median(u.maxrss_mb for u in usages),
@@ -219,7 +235,7 @@ def machine_facts() -> list[str]:
             f"- machine: nproc {os.cpu_count()}, {cpu}, kernel {platform.release()}, Python {platform.python_version()}"]
 
 
-def write_markdown(path: Path, command: str, rows: list[dict], runs: int) -> None:
+def write_markdown(path: Path, command: str, rows: list[dict], runs: int, fixed: str) -> None:
     text = "\n".join([
         "# Benchmarks",
         "",
@@ -242,13 +258,18 @@ def write_markdown(path: Path, command: str, rows: list[dict], runs: int) -> Non
         *table(rows),
         "",
         *verdict(rows),
+        "- " + fixed,
         "",
         "```json",
         json.dumps(rows, indent=1),
         "```",
         "",
+        GENERATED_END,
     ])
-    path.write_text(text)
+    kept = ""
+    if path.exists() and GENERATED_END in path.read_text():
+        kept = path.read_text().split(GENERATED_END, 1)[1]  # hand-written notes below the marker
+    path.write_text(text + (kept or "\n"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
             "keepalive": LoadPlan(host, ONLINE_PORT, a.keepalive, a.keepalive_connections, keepalive=True,
                                   path_prefix="/keepalive", max_seconds=90),
         }
+        idle_copy, idle_intercept = fixed_costs(the_lab)
+        fixed = (f"fixed cost (start-up and exit, no traffic): copy {idle_copy.cpu:.2f} CPU-s, "
+                 f"intercept {idle_intercept.cpu:.2f} CPU-s (included in the numbers above)")
+        print(fixed, flush=True)
         pcaps = {name: record(the_lab, name, plan) for name, plan in plans.items()}
         for name, pcap in pcaps.items():
             results = []
@@ -295,9 +320,9 @@ def main(argv: list[str] | None = None) -> int:
                 if result.ratio < 1.0 or result.unexpected:
                     print(result.copy_output.rstrip(), flush=True)
             rows.append(row(name, results))
-    print("\n".join(["", *table(rows), "", *verdict(rows)]))
+    print("\n".join(["", *table(rows), "", *verdict(rows), "- " + fixed]))
     if a.markdown:
-        write_markdown(a.markdown, command, rows, a.runs)
+        write_markdown(a.markdown, command, rows, a.runs, fixed)
         print(f"wrote {a.markdown}")
     self_usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"benchmark driver: {self_usage.ru_utime + self_usage.ru_stime:.1f} CPU-s")
