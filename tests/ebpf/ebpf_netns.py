@@ -1,20 +1,15 @@
 """Helpers for the kernel-side tests: the veth-pair description, `ip`, ping, setns, counters.
 
-Temporary: pyreplay.lab will provide topologies and namespace entry; until then this is the
-smallest set the attach tests need. Nothing here touches the host's own interfaces.
+Namespace entry comes from pyreplay.lab.netns; the veth pair here is the
+smallest topology the attach tests need. Nothing here touches the host's own interfaces.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
 import subprocess
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
+from pyreplay.lab.netns import inside as inside_netns  # noqa: F401 - re-exported for the tests
 
 
 @dataclass(frozen=True)
@@ -43,23 +38,6 @@ def ping(pair: VethPair, count: int = 20) -> subprocess.CompletedProcess:
          "-W", "1", "-w", "10", pair.addr_a],
         capture_output=True, text=True, timeout=30,
     )
-
-
-@contextmanager
-def inside_netns(name: str) -> Iterator[None]:
-    """Move the calling thread into a named namespace and always back to where it was."""
-    with open("/proc/self/ns/net") as home, open(f"/run/netns/{name}") as target:
-        _setns(target.fileno())
-        try:
-            yield
-        finally:
-            _setns(home.fileno())
-
-
-def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
 
 
 def smoke_count(compiled, slot: int = 0) -> int:
