@@ -1,0 +1,180 @@
+"""Batch consumer of a BPF ring buffer map (BPF_MAP_TYPE_RINGBUF), through our own mmap.
+
+Contract:
+- ``RingConsumer(map_fd, size_bytes=None)`` maps the ring of a loaded map (``size_bytes`` is
+  the ring's data size, a power-of-two number of pages; ``None`` asks the kernel). The consumer
+  page is mapped read-write, the producer page and the data area (which the kernel maps twice
+  in a row, so a record crossing the end reads contiguously) read-only.
+- ``drain(max_records)`` returns copies of up to ``max_records`` committed record payloads, in
+  ring order, and publishes the new consumer position. ``consume(callback, max_records)`` is the
+  zero-copy variant: ``callback(memoryview)`` per record; the view is valid only during the call.
+  Both stop at the first record still being written (busy bit), skip discarded records
+  (discard bit) and return/count what they took. Never blocks.
+- ``fileno()`` is the map fd: poll/select/epoll report it readable when the kernel woke
+  consumers (adaptive notification: a wake-up when the producer finds the consumer caught up).
+  ``wait(timeout)`` is poll on it. ``pending_bytes()`` is how far behind the consumer is.
+- ``close()`` unmaps; the map fd stays the caller's (bcc's table owns it).
+
+Positions are read and the consumer position is written with single 8-byte loads/stores
+(ctypes ``c_uint64`` at the mapped address). ``struct.pack_into`` must never be used for the
+store: it zero-fills before writing, and a kernel seeing consumer_pos == 0 reports the ring
+full (measured: spurious drops). Loads rely on the x86/arm64 C ABI: an aligned 8-byte ctypes
+load is one instruction; the producer publishes with release semantics.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import select
+from collections.abc import Callable
+
+from pyreplay.ebpf import syscall
+
+BPF_RINGBUF_BUSY_BIT = 1 << 31
+BPF_RINGBUF_DISCARD_BIT = 1 << 30
+BPF_RINGBUF_HDR_SZ = 8
+_LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) & 0xFFFFFFFF
+_PAGE = mmap.PAGESIZE
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_MAP_FAILED = ctypes.c_void_p(-1).value
+BPF_OBJ_GET_INFO_BY_FD = 15
+BPF_MAP_TYPE_RINGBUF = 27
+
+
+class RingError(OSError):
+    """The map cannot be mapped as a ring buffer."""
+
+
+class _MapInfo(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_uint32), ("id", ctypes.c_uint32), ("key_size", ctypes.c_uint32),
+                ("value_size", ctypes.c_uint32), ("max_entries", ctypes.c_uint32),
+                ("map_flags", ctypes.c_uint32), ("name", ctypes.c_char * 16), ("_rest", ctypes.c_uint8 * 64)]
+
+
+class _InfoAttr(ctypes.Structure):
+    _fields_ = [("bpf_fd", ctypes.c_uint32), ("info_len", ctypes.c_uint32), ("info", ctypes.c_uint64)]
+
+
+def ring_size(map_fd: int) -> int:
+    """The data size of a ring buffer map (its max_entries), asked from the kernel."""
+    info = _MapInfo()
+    attr = _InfoAttr(bpf_fd=map_fd, info_len=ctypes.sizeof(info), info=ctypes.addressof(info))
+    syscall.bpf(BPF_OBJ_GET_INFO_BY_FD, attr)
+    if info.type != BPF_MAP_TYPE_RINGBUF:
+        raise RingError(0, f"map fd {map_fd} is a map of type {info.type}, not a ring buffer")
+    return info.max_entries
+
+
+def _mmap(length: int, prot: int, fd: int, offset: int) -> int:
+    address = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, offset)
+    if address is None or address == _MAP_FAILED:
+        code = ctypes.get_errno()
+        raise RingError(code, f"cannot mmap ring buffer map fd {fd}: {os.strerror(code)}")
+    return address
+
+
+class RingConsumer:
+    def __init__(self, map_fd: int, size_bytes: int | None = None) -> None:
+        size = ring_size(map_fd) if size_bytes is None else size_bytes
+        if size <= 0 or size % _PAGE or size & (size - 1):
+            raise ValueError(f"ring size must be a power-of-two number of pages, not {size}")
+        self._fd = map_fd
+        self.size = size
+        self._mask = size - 1
+        self._consumer_addr = _mmap(_PAGE, mmap.PROT_READ | mmap.PROT_WRITE, map_fd, 0)
+        try:
+            self._producer_len = _PAGE + 2 * size
+            self._producer_addr = _mmap(self._producer_len, mmap.PROT_READ, map_fd, _PAGE)
+        except BaseException:
+            _libc.munmap(self._consumer_addr, _PAGE)
+            raise
+        self._consumer_pos = ctypes.c_uint64.from_address(self._consumer_addr)
+        self._producer_pos = ctypes.c_uint64.from_address(self._producer_addr)
+        data = (ctypes.c_char * (2 * size)).from_address(self._producer_addr + _PAGE)
+        self._data = memoryview(data).cast("B")
+        self._words = self._data.cast("I")  # record headers are 8-aligned: one 4-byte load each
+        self._poll = select.poll()
+        self._poll.register(map_fd, select.POLLIN)
+        self.records = 0
+        self.discarded = 0
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def pending_bytes(self) -> int:
+        return self._producer_pos.value - self._consumer_pos.value
+
+    def wait(self, timeout: float | None) -> bool:
+        """Poll the map fd; True when woken (records may be ready), False on timeout."""
+        return bool(self._poll.poll(None if timeout is None else max(0, int(timeout * 1000))))
+
+    def drain(self, max_records: int = 1 << 30) -> list[bytes]:
+        out: list[bytes] = []
+        self._walk(out.append, max_records, copy=True)
+        return out
+
+    def consume(self, callback: Callable[[memoryview], object], max_records: int = 1 << 30) -> int:
+        return self._walk(callback, max_records, copy=False)
+
+    def _walk(self, sink, max_records: int, *, copy: bool) -> int:
+        if self._data is None:
+            raise ValueError("ring consumer is closed")
+        consumer = self._consumer_pos.value
+        producer = self._producer_pos.value
+        mask = self._mask
+        words = self._words
+        data = self._data
+        taken = 0
+        discarded = 0
+        while consumer < producer and taken < max_records:
+            offset = consumer & mask
+            header = words[offset >> 2]
+            if header & BPF_RINGBUF_BUSY_BIT:
+                break
+            length = header & _LEN_MASK
+            start = offset + BPF_RINGBUF_HDR_SZ
+            if header & BPF_RINGBUF_DISCARD_BIT:
+                discarded += 1
+            else:
+                view = data[start:start + length]
+                sink(bytes(view) if copy else view)
+                taken += 1
+            consumer += (length + BPF_RINGBUF_HDR_SZ + 7) & ~7
+        if taken or discarded:
+            self._consumer_pos.value = consumer  # one 8-byte store (never struct.pack_into)
+        self.records += taken
+        self.discarded += discarded
+        return taken
+
+    def close(self) -> None:
+        if self._data is None:
+            return
+        self._words.release()
+        self._data.release()
+        self._data = None
+        self._words = None
+        self._consumer_pos = self._producer_pos = None
+        _libc.munmap(self._producer_addr, self._producer_len)
+        _libc.munmap(self._consumer_addr, _PAGE)
+        try:
+            self._poll.unregister(self._fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def __enter__(self) -> "RingConsumer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
