@@ -194,6 +194,57 @@ def copy(dry_run_output, idle_exit, **options) -> None:
     sys.exit(0 if summary.ok else 1)
 
 
+@main.command(context_settings={"show_default": True})
+@click.option("-f", "--files", help="capture files (pcap/pcapng) to replay, comma separated")
+@click.option("-x", "--transfer", "transfers", help="[onlineIP:]port-targetIP:port[,...]: which captured packets, and where to")
+@click.option("-s", "--intercept", "intercepts", help="intercept address(es) ip[:port][,...]")
+@click.option("-p", "--intercept-port", default="36524", help="default intercept port")
+@click.option("-u", "--users", help="number of concurrent users")
+@click.option("-c", "--client-pool", help="user addresses: 10.1.2.x, CIDR, ranges, lists")
+@click.option("-i", "--rate", default="1024", help="new connections per second")
+@click.option("-a", "--accelerate", "acceleration", default="1", help="divide captured think times by N")
+@click.option("-t", "--session-timeout", default="75", help="seconds without an answer before a session is dropped")
+@click.option("-M", "--mtu", default="1500", help="MTU of packets sent to the target")
+@click.option("-m", "--layout", default="0", help="user identities: 0 = spread over addresses first, 1 = all ports of one address first")
+@click.option("-e", "--port-seed", default="0", help="0: user ports in order from 32768; else shuffled by this seed")
+@click.option("-l", "--log", "log_file", help="log file (default: stderr)")
+@click.option("--comet", is_flag=True, help="long-lived connections: client FIN/RST not replayed, kept open until the run ends")
+@click.option("--loop", "loops", default="1", help="passes each user makes (0: until --duration ends)")
+@click.option("--duration", help="stop after this many seconds")
+@click.option("-F", "--filter", "filter_", help="pcap filter applied to the files, e.g. 'tcp and port 80'")
+@click.option("--no-syn", type=click.Choice(["fake", "skip"]), default="fake",
+              help="sessions captured without their SYN: fake the handshake, or skip them")
+@click.option("--report", "report_file", help="write the end-of-run report as JSON to this file")
+@click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
+def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None:
+    """Replay captured sessions as many concurrent users (TCPBurn)."""
+    from pyreplay.backends.cbpf import FilterError
+    from pyreplay.config import BurnConfig
+    from pyreplay.logsetup import setup_logging
+    from pyreplay.runtime.burn import Burn, BurnError, BurnOptions
+    from pyreplay.runtime.process import stop_on_signals
+
+    if dry_run_output and not options.get("intercepts"):
+        options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
+    config = _config_or_exit(lambda: BurnConfig.from_options(files=files, **options))
+    burn_options = BurnOptions(filter=filter_, skip_without_syn=no_syn == "skip", report_file=report_file,
+                               dry_run_output=dry_run_output)
+    try:
+        setup_logging(config.log_file)
+        runtime = Burn(config, burn_options, progress=sys.stderr)
+    except FilterError as exc:
+        _fail(str(exc), 2)
+    except (BurnError, OSError) as exc:
+        _fail(str(exc))
+    stop_on_signals(runtime.stop)
+    summary = runtime.run()
+    for line in summary.lines:
+        click.echo(line)
+    for problem in summary.problems:
+        click.echo(f"problem: {problem}")
+    sys.exit(0 if summary.ok else 1)
+
+
 @main.command()
 def doctor() -> None:
     """Check this machine can run pyreplay's BPF side; say what is missing and how to fix it."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pyreplay"
-CORE = ["packet", "session", "channel", "config.py", "rewrite.py", "rewrite"]
+CORE = ["packet", "session", "channel", "config.py", "rewrite.py", "rewrite", "burn"]
 FORBIDDEN_IN_CORE = {"socket", "select", "selectors", "time", "asyncio", "threading", "bcc", "pyroute2",
                      "subprocess", "signal", "click", "ctypes"}
 
