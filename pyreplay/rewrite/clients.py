@@ -49,13 +49,16 @@ class PoolExhausted(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class ClientKey:
     """One replayed session: the original client, the copy index (-n) and, optionally, the online
-    destination (so one client port talking to two online services makes two sessions)."""
+    destination (so one client port talking to two online services makes two sessions) and the
+    generation (a client reusing its port while its old connection is still replayed makes a
+    second, concurrent session of the same endpoints)."""
 
     addr: bytes
     port: int
     copy: int = 0
     dst_addr: bytes = b""
     dst_port: int = 0
+    generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,7 +126,7 @@ class Replay:
 
     # ---- sessions ------------------------------------------------------------------------
     def _factory(self, copy_index: int):
-        def make(segment: Segment) -> Session | None:
+        def make(segment: Segment, generation: int = 0) -> Session | None:
             if self.config.sample_percent < 100 and not sample_session(
                     segment.src, segment.sport, self.config.sample_percent):
                 self.stats.skipped["sampled out (-r)"] += 1
@@ -135,7 +135,7 @@ class Replay:
                 self.stats.skipped["no SYN captured (-O)"] += 1
                 return None
             transfer = self.transfers.match(segment.dst, segment.dport)
-            key = ClientKey(segment.src, segment.sport, copy_index, segment.dst, segment.dport)
+            key = ClientKey(segment.src, segment.sport, copy_index, segment.dst, segment.dport, generation)
             try:
                 identity = self.allocator.allocate(key, self._now)
             except PoolExhausted:

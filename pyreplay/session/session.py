@@ -58,6 +58,7 @@ class Session:
         # captured client side
         self._stream: CapturedStream | None = None
         self.captured_isn: int | None = None
+        self.captured_start: int | None = None  # captured ISN, or the faked SYN's seq
         self._handshake_ack: Segment | None = None
         self._handshake_client_ack: int | None = None
         self._client_window = _FAKE_WINDOW
@@ -203,7 +204,7 @@ class Session:
             self.counters["client_pure_ack"] += 1
 
     def _start_from_syn(self, seg: Segment, now: float) -> None:
-        self.captured_isn = seg.seq
+        self.captured_isn = self.captured_start = seg.seq
         self._client_window = seg.window
         self._ip_id = seg.ip_id
         self._stream = CapturedStream(seq_add(seg.seq, 1), self.config.max_buffered_bytes)
@@ -220,6 +221,7 @@ class Session:
 
     def _start_without_syn(self, seg: Segment, now: float) -> None:
         self.counters["fake_syn"] += 1
+        self.captured_start = seq_add(seg.seq, -1)
         self._stream = CapturedStream(seg.seq, self.config.max_buffered_bytes)
         self._connect(self._fake_syn(seq_add(seg.seq, -1), seg.ip_id), fake=True, now=now)
 
