@@ -5,7 +5,8 @@ Contract: ``Scheduler(index, identities, session_config, plan, report, start)``;
 calls ``tick(now)`` at ``next_deadline()`` (early calls are harmless), ``response(summary, now)``
 for every intercept summary and ``shutdown(now)`` at the end, and executes the returned session
 commands (``Send``/``Register``/``Unregister``; ``Finished`` is already handled here) in order.
-``done`` turns true when every user ran its passes (``--loop``) or ``--duration`` is over.
+``done`` turns true when every user ran its passes (``--loop``) or ``--duration`` is over
+(with ``comet`` and a duration: only when it is over, so the connections stay open that long).
 
 Rules:
 * Connection n (user n % users, pass n // users) replays session n mod S from its own identity
@@ -115,6 +116,8 @@ class Scheduler:
             return True
         if self.end is not None and self._now_seen >= self.end:
             return True
+        if self.plan.comet and self.end is not None:
+            return False  # comet with a duration: hold the connections open until it ends
         return not self._ready and self._running == 0
 
     @property

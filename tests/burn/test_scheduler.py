@@ -106,3 +106,9 @@ def test_target_refusing_connections_counts_refused_and_the_run_still_ends():
     r = run(four_sessions(), users=6, target=Refusing())
     assert r.scheduler.done and r.report.outcomes == {"refused": 6}
     assert r.report.errors["refused"] == 6 and r.report.target_resets == 6
+
+
+def test_comet_with_a_duration_holds_connections_open_for_the_whole_duration():
+    r = run(four_sessions(), users=4, comet=True, duration=3.0)
+    assert 2.99 <= r.end <= 3.01 and r.report.outcomes == {"open_at_end": 4}
+    assert r.scheduler.live_connections == 4
