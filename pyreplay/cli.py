@@ -245,6 +245,39 @@ def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None
     sys.exit(0 if summary.ok else 1)
 
 
+@main.group("bpf")
+def bpf_group() -> None:
+    """pyreplay's BPF programs: what exactly gets compiled and loaded."""
+
+
+@bpf_group.command("dump")
+@click.argument("program", required=False)
+def bpf_dump(program: str | None) -> None:
+    """Print the exact C source and compile flags of PROGRAM (default: every program in bpf/)."""
+    from pyreplay.ebpf import loader
+    from pyreplay.ebpf.headers import HeaderTreeError
+    from pyreplay.ebpf.paths import bpf_source_dir
+
+    names = [program] if program else sorted(p.name[:-len(".bpf.c")] for p in bpf_source_dir().glob("*.bpf.c"))
+    try:
+        for name in names:
+            click.echo(loader.program_source(name, _dump_defines(name)).render())
+    except (FileNotFoundError, HeaderTreeError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _dump_defines(program: str) -> dict:
+    """The -D flags pyreplay compiles a program with by default."""
+    from pathlib import Path
+
+    name = Path(program).name.removesuffix(".c").removesuffix(".bpf")
+    if name in ("capture_xdp", "capture_tc"):
+        from pyreplay.backends.bpf_capture import capture_defines
+
+        return capture_defines()
+    return {}
+
+
 @main.command()
 def doctor() -> None:
     """Check this machine can run pyreplay's BPF side; say what is missing and how to fix it."""

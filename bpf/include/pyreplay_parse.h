@@ -49,14 +49,16 @@ struct pr_tcp_opts {
     __u32 tsecr;
 };
 
-/* Ethernet plus up to two VLAN tags; *proto gets the inner ethertype (network order). */
-static __always_inline int pr_parse_eth(struct pr_cursor *c, __be16 *proto)
+/* Ethernet plus up to two VLAN tags; *proto gets the inner ethertype (network order).
+ * Returns the L3 offset from the frame start (14, 18 or 22: a verifier-bounded constant) or 0. */
+static __always_inline __u32 pr_parse_eth(struct pr_cursor *c, __be16 *proto)
 {
     struct ethhdr *eth = c->pos;
     if ((void *)(eth + 1) > c->end)
         return 0;
     __be16 p = eth->h_proto;
     void *pos = eth + 1;
+    __u32 offset = sizeof(*eth);
 #pragma unroll
     for (int i = 0; i < 2; i++) {
         if (p != bpf_htons(ETH_P_8021Q) && p != bpf_htons(ETH_P_8021AD))
@@ -66,10 +68,11 @@ static __always_inline int pr_parse_eth(struct pr_cursor *c, __be16 *proto)
             return 0;
         p = vlan->encapsulated_proto;
         pos = vlan + 1;
+        offset += sizeof(*vlan);
     }
     c->pos = pos;
     *proto = p;
-    return 1;
+    return offset;
 }
 
 /* IPv4 header with options; NULL for non-first fragments (no TCP header there). */

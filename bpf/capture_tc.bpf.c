@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * capture_tc.bpf.c - request capture for `pyreplay copy --tc IFACE` (tcx ingress link).
+ *
+ * Matches: IPv4 TCP packets (Ethernet, up to two VLAN tags) to an address/port in
+ *          `pr_targets` (the -x online side; port-only entries match any address).
+ * Emits:   struct pr_packet + the L3 packet (up to PR_CAPTURE_MAX bytes, real length in pkt_len)
+ *          into ring pr_ring<fmix32(client addr, port) % PR_RINGS>; counters in pr_counters.
+ *          See bpf/include/pyreplay_capture.h. When the headers are not in the skb's linear
+ *          part it pulls them in (bpf_skb_pull_data: no content change).
+ * Returns: TC_ACT_UNSPEC (= TCX_NEXT) on every path: later programs and the stack proceed as
+ *          if this program were not there.
+ */
+#include <uapi/linux/bpf.h>
+#include <uapi/linux/if_ether.h>
+#include <uapi/linux/in.h>
+#include <uapi/linux/ip.h>
+#include <uapi/linux/ipv6.h>
+#include <uapi/linux/pkt_cls.h>
+#include <uapi/linux/tcp.h>
+
+#include "pyreplay_capture.h"
+
+#define PR_LOAD_BYTES bpf_skb_load_bytes
+
+/* ---- map glue: identical in capture_xdp.bpf.c and capture_tc.bpf.c (bcc rewrites map calls
+ * only in the main file); everything map-free is in pyreplay_capture.h. ---- */
+static __always_inline void pr_count(__u32 slot)
+{
+    __u64 *counter = pr_counters.lookup(&slot);
+    if (counter)
+        *counter += 1;
+}
+
+static __always_inline int pr_target_match(__be32 daddr, __u16 dport)
+{
+    struct pr_target_key key;
+    pr_target_key_v4(&key, daddr, dport);
+    if (pr_targets.lookup(&key))
+        return 1;
+    pr_target_key_v4(&key, 0, dport);
+    return pr_targets.lookup(&key) != NULL;
+}
+
+static __always_inline int pr_ring_output(__u32 shard, void *record, __u64 size)
+{
+    switch (shard) {
+#if PR_RINGS > 1
+    case 1: return pr_ring1.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 2
+    case 2: return pr_ring2.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 3
+    case 3: return pr_ring3.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 4
+    case 4: return pr_ring4.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 5
+    case 5: return pr_ring5.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 6
+    case 6: return pr_ring6.ringbuf_output(record, size, 0);
+#endif
+#if PR_RINGS > 7
+    case 7: return pr_ring7.ringbuf_output(record, size, 0);
+#endif
+    default: return pr_ring0.ringbuf_output(record, size, 0);
+    }
+}
+
+/* Match, copy and submit one frame (data..data_end readable, frame_len its whole length). */
+static __always_inline void pr_capture(void *ctx, void *data, void *data_end, __u32 frame_len,
+                                       __u32 ifindex)
+{
+    struct pr_capture_info info;
+    pr_count(PR_CNT_SEEN);
+    if (!pr_capture_parse(data, data_end, &info))
+        return;
+    if (!pr_target_match(info.daddr, info.dport))
+        return;
+    pr_count(PR_CNT_MATCHED);
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct pr_scratch *scratch = pr_scratch.lookup(&cpu);
+    if (!scratch || frame_len <= info.l3_offset) {
+        pr_count(PR_CNT_LOST_RING_FULL); /* no buffer: lost, and counted like a full ring */
+        return;
+    }
+    __u32 pkt_len = frame_len - info.l3_offset;
+    __u32 cap_len = pr_cap_len(pkt_len);
+    if (PR_LOAD_BYTES(ctx, info.l3_offset, scratch->data, cap_len) < 0) {
+        pr_count(PR_CNT_LOST_RING_FULL);
+        return;
+    }
+    pr_fill_header(&scratch->hdr, ifindex, pkt_len, cap_len);
+    if (cap_len < pkt_len)
+        pr_count(PR_CNT_TRUNCATED);
+    __u32 shard = pr_client_shard(info.saddr, info.sport, PR_RINGS);
+    if (pr_ring_output(shard, scratch, sizeof(struct pr_packet) + cap_len) < 0)
+        pr_count(PR_CNT_LOST_RING_FULL);
+    else
+        pr_count(PR_CNT_SUBMITTED);
+}
+/* ---- end of map glue ---- */
+
+/* Ethernet + 2 VLAN tags + IPv4 with options + TCP with options. */
+#define PR_HEADERS_MAX (22 + 60 + 60)
+
+int pr_capture_tc(struct __sk_buff *skb)
+{
+    __u32 len = skb->len;
+    __u32 headers = len < PR_HEADERS_MAX ? len : PR_HEADERS_MAX;
+    if ((void *)(long)skb->data + headers > (void *)(long)skb->data_end)
+        bpf_skb_pull_data(skb, headers); /* headers not linear: pull them (content unchanged) */
+    void *data = (void *)(long)skb->data;
+    void *data_end = (void *)(long)skb->data_end;
+    pr_capture(skb, data, data_end, len, skb->ifindex);
+    return TC_ACT_UNSPEC;
+}
