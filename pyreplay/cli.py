@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 
 import click
@@ -116,16 +117,25 @@ def _config_or_exit(build):
 @click.option("-d", "--daemon", is_flag=True, help="run in the background")
 @click.option("-P", "--pid-file", help="write the pid here")
 @click.option("--stats-interval", default=0.0, help="log a stats line every N seconds (0: only at exit)")
-def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats_interval) -> None:
+@click.option("--xdp", "xdp", metavar="IFACE", help="force XDP (bpf_link, generic mode) on IFACE")
+@click.option("--tc", "tc", metavar="IFACE", help="force tc ingress (tcx link) on IFACE")
+@click.option("--afpacket", "afpacket", metavar="IFACE", help="force AF_PACKET with libpcap's classic BPF on IFACE")
+@click.option("--route-free", is_flag=True, help="run on the target: tcx egress summarizes and swallows responses to --pool")
+@click.option("--pool", help="route-free: client pool prefixes CIDR[,...] (what copy's -c uses)")
+@click.option("--drop-responses", is_flag=True, help="XDP/tc ingress: drop matched responses (the assistant's black hole)")
+def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats_interval, xdp, tc, afpacket,
+              route_free, pool, drop_responses) -> None:
     """Capture the target's responses and pass their headers to the copy/burn processes."""
     from pyreplay.config import InterceptConfig
     from pyreplay.runtime.intercept import Intercept
     from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+    from pyreplay.runtime.response_sources import SourceError
     from pyreplay.logsetup import setup_logging
 
     config = _config_or_exit(lambda: InterceptConfig.from_options(
         interfaces=interfaces, filter=filter_, port=str(port), bind=bind, log_file=log_file,
-        daemon=daemon, pid_file=pid_file))
+        daemon=daemon, pid_file=pid_file, xdp=xdp, tc=tc, afpacket=afpacket, route_free=route_free,
+        pool=pool, drop_responses=drop_responses))
     from pyreplay.backends.cbpf import FilterError
 
     try:
@@ -133,7 +143,7 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
         runtime = Intercept(config)
     except FilterError as exc:
         _fail(str(exc), 2)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SourceError) as exc:
         _fail(str(exc))
     if config.daemon:
         daemonize()
@@ -276,6 +286,34 @@ def _dump_defines(program: str) -> dict:
 
         return capture_defines()
     return {}
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="only report what would be removed")
+def cleanup(dry_run: bool) -> None:
+    """Remove pyreplay's BPF programs left attached by netlink (never other programs); report the rest.
+
+    Works on this network namespace's interfaces. Programs held by a bpf_link belong to a running
+    process and go away with it; they are only reported."""
+    from pyreplay.ebpf import inventory
+
+    failures = 0
+    for a in inventory.attachments():
+        what = f"{a.hook} {a.name or '?'} (id {a.prog_id}) on {a.ifname}"
+        if not inventory.is_ours(a.name):
+            click.echo(f"left alone (not pyreplay's): {what}")
+        elif a.via_link:
+            click.echo(f"held by a running process's bpf_link (detaches when it exits): {what}")
+        elif dry_run:
+            click.echo(f"would remove: {what}")
+        else:
+            try:
+                inventory.remove(a)
+                click.echo(f"removed: {what}")
+            except (ValueError, OSError, subprocess.SubprocessError) as exc:
+                failures += 1
+                click.echo(f"could not remove {what}: {exc}", err=True)
+    sys.exit(1 if failures else 0)
 
 
 @main.command()

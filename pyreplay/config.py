@@ -619,18 +619,50 @@ class InterceptConfig:
     log_file: str | None = None
     daemon: bool = False
     pid_file: str | None = None
+    method: str | None = None  # "xdp", "tc", "afpacket" when forced; None: the best that works
+    route_free: bool = False  # on the target itself: tcx egress, responses to --pool swallowed
+    pool: tuple[str, ...] = ()  # --pool CIDRs (route-free): where the replayed clients live
+    drop_responses: bool = False  # black-hole matched responses at XDP/tc ingress (assistant)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_options(
         cls, *, interfaces: Value = None, filter: Value = None, port: Value = None,
         bind: Value = None, log_file: Value = None, daemon: bool = False, pid_file: Value = None,
+        xdp: Value = None, tc: Value = None, afpacket: Value = None, route_free: bool = False,
+        pool: Value = None, drop_responses: bool = False,
     ) -> InterceptConfig:
-        """Flags: -i interfaces, -F filter, -p port, -b bind, -l, -d, -P. Absent values: None."""
+        """Flags: -i interfaces, -F filter, -p port, -b bind, -l, -d, -P, --xdp/--tc/--afpacket
+        IFACE (force a capture method), --route-free, --pool CIDR[,...], --drop-responses."""
         iface_text = _text(interfaces, "-i")
         filter_text = _text(filter, "-F")
         if filter_text is not None and not filter_text:
             _fail("-F", filter_text, "expected a filter expression, e.g. 'tcp and src port 8080'")
+        forced = [(flag, text) for flag, value in (("--xdp", xdp), ("--tc", tc), ("--afpacket", afpacket))
+                  if (text := _text(value, flag)) is not None]
+        if len(forced) > 1:
+            raise ConfigError(f"{forced[0][0]} and {forced[1][0]}: force one capture method, not several")
+        method = None
+        if forced:
+            flag, text = forced[0]
+            if iface_text is not None:
+                raise ConfigError(f"-i and {flag}: {flag} names the interface already")
+            method, iface_text = flag.lstrip("-"), text
+            if not parse_interfaces(text, flag):
+                _fail(flag, text, "name the interface(s) to capture on")
+        pool_text = _text(pool, "--pool")
+        if route_free:
+            if method in ("xdp", "afpacket"):
+                raise ConfigError(f"--route-free and --{method}: route-free intercept runs at tc egress "
+                                  "on the target (use -i IFACE or --tc IFACE)")
+            if not pool_text:
+                raise ConfigError("--route-free needs --pool CIDR[,...]: the client addresses copy uses (-c)")
+            if not filter_text:
+                raise ConfigError("--route-free needs -F, e.g. 'tcp and src port 8080'")
+            if iface_text is None:
+                raise ConfigError("--route-free needs the target's interface: -i IFACE or --tc IFACE")
+        elif pool_text is not None:
+            raise ConfigError("--pool is for --route-free")
         bind_text = _text(bind, "-b")
         pid = _path(pid_file, "-P")
         return cls(
@@ -639,8 +671,22 @@ class InterceptConfig:
             port=parse_int(port, "-p", 1, 65535, default=DEFAULT_INTERCEPT_PORT),
             bind=None if bind_text is None else parse_bind(bind_text),
             log_file=_path(log_file, "-l"), daemon=bool(daemon), pid_file=pid,
+            method=method, route_free=bool(route_free),
+            pool=() if not pool_text else parse_pool_prefixes(pool_text),
+            drop_responses=bool(drop_responses),
             warnings=tuple(_pid_file_warning(pid, daemon)),
         )
+
+
+def parse_pool_prefixes(text: str, flag: str = "--pool") -> tuple[str, ...]:
+    """IPv4 prefixes ``a.b.c.d/len[,...]`` (a bare address is a /32), normalized and collapsed."""
+    networks = []
+    for entry in _entries(text, flag):
+        try:
+            networks.append(ipaddress.IPv4Network(entry, strict=False))
+        except ValueError:
+            _fail(flag, entry, "expected an IPv4 prefix such as 198.19.0.0/24")
+    return tuple(str(n) for n in ipaddress.collapse_addresses(networks))
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ def pool_prefixes(text_or_networks: Iterable[str | ipaddress.IPv4Network]) -> li
 
 class BpfResponseCapture:
     method = "bpf"
+    not_tcp = 0  # the kernel passes over what it cannot summarize; nothing reaches us to count
 
     def __init__(self, ifnames: Sequence[str], rules: Sequence[MatchRule], *, hook: str = "xdp",
                  pool: Sequence[ipaddress.IPv4Network] = (), drop: bool = False, xdp_mode: str = "generic",

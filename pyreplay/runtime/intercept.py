@@ -1,8 +1,9 @@
 """intercept: capture the target's responses, summarize them, send each to the copy process
 that registered its client.
 
-The loop: poll (captures, listener, channel connections) → for each captured response,
-summarize → route → batch per connection; for each channel message, register/unregister;
+The loop: poll (response sources, listener, channel connections) → for each response summary
+(from the kernel's BPF ring, or summarized here from AF_PACKET; ``runtime.response_sources``
+picks the method) → route → batch per connection; for each channel message, register/unregister;
 → flush batches whose deadline came → re-arm one timeout. It runs until ``stop()`` (SIGINT or
 SIGTERM in the CLI), then says Bye to every peer and returns its statistics.
 
@@ -18,7 +19,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-from pyreplay.backends.afpacket import AfPacketCapture
 from pyreplay.backends.cbpf import compile_filter
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, ChannelListener
 from pyreplay.channel.batcher import ResponseBatcher
@@ -26,8 +26,7 @@ from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import CHANNEL_VERSION, Bye, Hello, Register, Unregister
 from pyreplay.channel.router import Router
 from pyreplay.config import InterceptConfig
-from pyreplay.packet.errors import PacketError
-from pyreplay.packet.summary import summarize
+from pyreplay.runtime.response_sources import open_response_sources
 
 log = logging.getLogger("pyreplay.intercept")
 PEER_MESSAGES = frozenset({Hello, Register, Unregister, Bye})
@@ -59,13 +58,6 @@ class _Peer:
         self.batcher = ResponseBatcher()
 
 
-def capture_interfaces(config: InterceptConfig) -> tuple[str, ...]:
-    """``-i`` interfaces, or every interface except loopback (as the original does)."""
-    if config.interfaces:
-        return config.interfaces
-    return tuple(name for _, name in socket.if_nameindex() if name != "lo")
-
-
 class Intercept:
     def __init__(self, config: InterceptConfig, *, clock=time.monotonic) -> None:
         self.config = config
@@ -81,8 +73,7 @@ class Intercept:
         self.listener = ChannelListener(bind, config.port)
         self.captures = []
         try:
-            for ifname in capture_interfaces(config):
-                self.captures.append(AfPacketCapture(ifname, config.filter))
+            self.captures = open_response_sources(config)
         except BaseException:
             self.close()
             raise
@@ -90,7 +81,7 @@ class Intercept:
         for capture in self.captures:
             self.selector.register(capture, selectors.EVENT_READ, "capture")
         log.info("intercept: channel on %s:%d, capturing on %s with filter %r", bind, self.listener.port,
-                 ",".join(c.ifname for c in self.captures), config.filter)
+                 ",".join(f"{c.ifname} ({c.method})" for c in self.captures), config.filter)
 
     def stop(self) -> None:
         self._stopping = True
@@ -137,18 +128,16 @@ class Intercept:
             conn.send_message(Hello(CHANNEL_VERSION, "intercept", socket.gethostname()))
             log.info("intercept: peer %s connected", conn.peer)
 
-    def _on_capture(self, capture: AfPacketCapture) -> None:
+    def _on_capture(self, capture) -> None:
+        """``capture`` is a response source (``runtime.response_sources``): summaries in, routed."""
         now = self.clock()
         route = self.router.route
-        for packet in capture.drain():
-            self.stats.captured += 1
-            try:
-                summary = summarize(packet)
-            except PacketError:
-                self.stats.not_tcp += 1
-                continue
+        summaries = capture.drain()
+        self.stats.captured += len(summaries)
+        for summary in summaries:
             for conn_id, item in route(summary, now):
                 self._deliver(conn_id, item, now)
+        self.stats.not_tcp = sum(c.not_tcp for c in self.captures)
         self.stats.kernel_drops += capture.kernel_drops()
 
     def _deliver(self, conn_id: int, summary, now: float) -> None:
