@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -283,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--copy-timeout", type=float, default=60.0)
     p.add_argument("--markdown", type=Path, help="write the report here (e.g. docs/benchmarks.md)")
     p.add_argument("--profile", type=Path, help="run copy and intercept under cProfile, writing DIR/*.prof")
+    p.add_argument("--keep-pcaps", type=Path, help="copy the recorded pcaps to DIR (for offline profiling)")
     a = p.parse_args(argv)
     global PROFILE_DIR
     if a.profile:
@@ -307,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
                  f"intercept {idle_intercept.cpu:.2f} CPU-s (included in the numbers above)")
         print(fixed, flush=True)
         pcaps = {name: record(the_lab, name, plan) for name, plan in plans.items()}
+        if a.keep_pcaps:
+            a.keep_pcaps.mkdir(parents=True, exist_ok=True)
+            for pcap in pcaps.values():
+                shutil.copy(pcap, a.keep_pcaps / pcap.name)
         for name, pcap in pcaps.items():
             results = []
             for run in range(a.runs):

@@ -12,14 +12,37 @@ import struct
 
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import parse_tcp_options
-from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary
+from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, new_options, new_summary
 
 _IP = struct.Struct("!BxHxxHxB2x4s4s")
 _TCP = struct.Struct("!HHIIBBH")
+_IP_TCP = struct.Struct("!BxHxxHxB2x4s4sHHIIBBH")  # both, for a 20-byte IP header
+_TIMESTAMP_VALUES = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
 _FRAGMENTED = 0x3FFF  # MF flag or a fragment offset
 
 
 def summarize(packet: bytes | memoryview) -> ResponseSummary:
+    if type(packet) is bytes and len(packet) >= 40 and packet[0] == 0x45:
+        # Fast path: IPv4 without options, one unpack; anything unusual takes the general path.
+        (_v, total_length, frag, protocol, src, dst,
+         sport, dport, seq, ack, offset_byte, flags, window) = _IP_TCP.unpack_from(packet)
+        end = 20 + (offset_byte >> 4) * 4
+        if total_length == 0:
+            total_length = len(packet)
+        if protocol == 6 and not frag & _FRAGMENTED and 40 <= end <= len(packet) and end <= total_length:
+            if end == 40:
+                options = NO_OPTIONS
+            elif end == 52 and packet[40:44] == _NOP_NOP_TIMESTAMP:
+                options = new_options(None, None, False, _TIMESTAMP_VALUES.unpack_from(packet, 44),
+                                      packet[40:52])
+            else:
+                options = parse_tcp_options(packet[40:end], strict=False)
+            return new_summary(src, dst, sport, dport, seq, ack, flags, window, total_length - end, options)
+    return _summarize(packet)
+
+
+def _summarize(packet: bytes | memoryview) -> ResponseSummary:
     if len(packet) < 40:
         raise PacketError(f"too short for IPv4+TCP headers: {len(packet)} bytes")
     ver_ihl, total_length, frag, protocol, src, dst = _IP.unpack_from(packet)

@@ -19,7 +19,7 @@ import struct
 from pyreplay.packet.checksum import IPPROTO_TCP
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import MAX_OPTIONS_LENGTH, NOP, encode_options, parse_tcp_options
-from pyreplay.packet.segment import NO_OPTIONS, Segment, TcpOptions
+from pyreplay.packet.segment import NO_OPTIONS, Segment, TcpOptions, new_options, new_segment
 
 IPV4_HEADER_LENGTH = 20
 TCP_HEADER_LENGTH = 20
@@ -32,10 +32,28 @@ _FRAGMENT_OFFSET = 0x1FFF
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _TCP = struct.Struct("!HHIIBBHHH")
 _IPV4_TCP = struct.Struct("!BBHHHBBH4s4sHHIIBBHHH")
+_TIMESTAMP_VALUES = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
 
 
 def parse_packet(buf: bytes | bytearray | memoryview) -> Segment:
     """The TCP segment in an L3 IP packet; ``PacketError`` for anything we cannot read."""
+    if type(buf) is bytes and len(buf) >= 40 and buf[0] == 0x45:
+        # Fast path: the usual packet (IPv4 without options, well-formed), one unpack. Anything
+        # it does not accept takes the general path below, which says what is wrong.
+        (_v, _tos, total_length, ip_id, frag, ttl, protocol, _c, src, dst,
+         sport, dport, seq, ack, offset_byte, flags, window, _csum, _urg) = _IPV4_TCP.unpack_from(buf)
+        end = 20 + (offset_byte >> 4) * 4
+        if (protocol == IPPROTO_TCP and not frag & (_MORE_FRAGMENTS | _FRAGMENT_OFFSET)
+                and 40 <= end <= total_length <= len(buf)):
+            if end == 40:
+                options = NO_OPTIONS
+            elif end == 52 and buf[40:44] == _NOP_NOP_TIMESTAMP:
+                options = new_options(None, None, False, _TIMESTAMP_VALUES.unpack_from(buf, 44), buf[40:52])
+            else:
+                options = parse_tcp_options(buf[40:end], strict=False)
+            return new_segment(src, dst, sport, dport, seq, ack, flags, window, options,
+                               buf[end:total_length], ip_id, ttl)
     view = memoryview(buf).cast("B") if isinstance(buf, memoryview) else memoryview(buf)
     if not view:
         raise PacketError("empty packet")

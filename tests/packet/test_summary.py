@@ -48,3 +48,25 @@ def test_non_tcp_is_refused():
     packet[9] = 17
     with pytest.raises(PacketError, match="not TCP"):
         summarize(bytes(packet))
+
+
+def _outcome(packet):
+    try:
+        return summarize(packet)
+    except PacketError:
+        return "error"
+
+
+@given(st.binary(max_size=60), st.lists(st.tuples(st.integers(0, 59), st.integers(0, 255)), max_size=4),
+       st.sampled_from([b"", bytes.fromhex("0101080a0000000100000002"), bytes.fromhex("020405b40402080a00000001000000020103030700")]),
+       st.integers(0, 30))
+def test_fast_path_agrees_with_the_general_summary(payload, flips, options, cut):
+    """``summarize`` of ``bytes`` takes a one-unpack fast path, of a ``memoryview`` the general
+    one; they must agree on any damaged or truncated packet."""
+    packet = bytearray(response(payload, options.ljust(-(-len(options) // 4) * 4, b"\x00")))
+    for offset, value in flips:
+        if offset < len(packet):
+            packet[offset] = value
+    if cut:
+        del packet[-cut:]
+    assert _outcome(bytes(packet)) == _outcome(memoryview(bytes(packet)))

@@ -327,3 +327,28 @@ def test_checksums_that_come_out_zero_are_zero_not_ffff():
         payload=b"zero sum", ip_id=ip_id, ttl=64,
     )  # fmt: skip
     assert build_packet(seg) == expected
+
+
+def _outcome(parse, packet):
+    try:
+        return parse(packet)
+    except PacketError as exc:
+        return ("error", str(exc).split(":")[0])
+
+
+@given(segments, st.lists(st.tuples(st.integers(0, 60), st.integers(0, 255)), max_size=4),
+       st.integers(0, 40), st.binary(max_size=6))
+def test_fast_path_agrees_with_the_general_parser(seg, flips, cut, trailer):
+    """``parse_packet`` of ``bytes`` takes a one-unpack fast path; a ``bytearray`` always the
+    general one. Both must read any (damaged, truncated) packet the same way."""
+    packet = bytearray(build_packet(seg)) + trailer  # link padding after the IP packet
+    for offset, value in flips:
+        if offset < len(packet):
+            packet[offset] = value
+    if cut:
+        del packet[-cut:]
+    fast, general = _outcome(parse_packet, bytes(packet)), _outcome(parse_packet, packet)
+    if isinstance(general, tuple):
+        assert isinstance(fast, tuple)  # the message may differ; both refuse it
+    else:
+        assert fast == general and type(fast.payload) is bytes
