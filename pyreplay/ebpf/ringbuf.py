@@ -9,7 +9,9 @@ Contract:
   ring order, and publishes the new consumer position. ``consume(callback, max_records)`` is the
   zero-copy variant: ``callback(memoryview)`` per record; the view is valid only during the call.
   Both stop at the first record still being written (busy bit), skip discarded records
-  (discard bit) and return/count what they took. Never blocks.
+  (discard bit) and return/count what they took. After publishing the consumer position they
+  look at the producer position again (as libbpf does), so no record is left behind without a
+  wake-up to come. Never blocks.
 - ``fileno()`` is the map fd: poll/select/epoll report it readable when the kernel woke
   consumers (adaptive notification: a wake-up when the producer finds the consumer caught up).
   ``wait(timeout)`` is poll on it. ``pending_bytes()`` is how far behind the consumer is.
@@ -125,29 +127,39 @@ class RingConsumer:
     def _walk(self, sink, max_records: int, *, copy: bool) -> int:
         if self._data is None:
             raise ValueError("ring consumer is closed")
-        consumer = self._consumer_pos.value
-        producer = self._producer_pos.value
+        consumer_pos = self._consumer_pos
+        producer_pos = self._producer_pos
+        consumer = consumer_pos.value
         mask = self._mask
         words = self._words
         data = self._data
         taken = 0
         discarded = 0
-        while consumer < producer and taken < max_records:
-            offset = consumer & mask
-            header = words[offset >> 2]
-            if header & BPF_RINGBUF_BUSY_BIT:
+        while taken < max_records:
+            producer = producer_pos.value
+            if consumer >= producer:
                 break
-            length = header & _LEN_MASK
-            start = offset + BPF_RINGBUF_HDR_SZ
-            if header & BPF_RINGBUF_DISCARD_BIT:
-                discarded += 1
-            else:
-                view = data[start:start + length]
-                sink(bytes(view) if copy else view)
-                taken += 1
-            consumer += (length + BPF_RINGBUF_HDR_SZ + 7) & ~7
-        if taken or discarded:
-            self._consumer_pos.value = consumer  # one 8-byte store (never struct.pack_into)
+            busy = False
+            while consumer < producer and taken < max_records:
+                offset = consumer & mask
+                header = words[offset >> 2]
+                if header & BPF_RINGBUF_BUSY_BIT:
+                    busy = True
+                    break
+                length = header & _LEN_MASK
+                if header & BPF_RINGBUF_DISCARD_BIT:
+                    discarded += 1
+                else:
+                    start = offset + BPF_RINGBUF_HDR_SZ
+                    view = data[start:start + length]
+                    sink(bytes(view) if copy else view)
+                    taken += 1
+                consumer += (length + BPF_RINGBUF_HDR_SZ + 7) & ~7
+            # Publish, then look again: a record committed before this store saw an old consumer
+            # position and woke nobody (wake-ups only go to a consumer that has caught up).
+            consumer_pos.value = consumer  # one 8-byte store (never struct.pack_into)
+            if busy:
+                break  # its commit will wake us: the consumer position now equals its position
         self.records += taken
         self.discarded += discarded
         return taken

@@ -31,6 +31,7 @@ from pyreplay.config import CopyConfig
 from pyreplay.packet.pcap import CaptureReader, PcapError, open_capture
 from pyreplay.packet.segment import Segment
 from pyreplay.packet.tcpip import parse_packet
+from pyreplay.runtime.outbox import SEND_BATCH, Outbox
 from pyreplay.runtime.replay_clock import ReplayClock
 from pyreplay.runtime.replay import Replay
 from pyreplay.runtime.simtarget import SimulatedTarget
@@ -39,7 +40,6 @@ log = logging.getLogger("pyreplay.copy")
 INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
 DRY_RUN_RTT = 0.001
 CAPTURED_PER_ITERATION = 256  # then read responses before the next captured packets
-SEND_BATCH = 64  # queued packets sent together; small, so no packet waits long
 
 
 class CopyError(RuntimeError):
@@ -144,8 +144,6 @@ class OfflineCopy:
         self.simulated: SimulatedTarget | None = None
         self._simulated_due: list[tuple[float, int, object]] = []
         self._sim_seq = 0
-        self._outbox: list[tuple[bytes, float]] = []  # packets queued this iteration
-        self._notices: list[Message] = []  # channel messages queued this iteration
         try:
             if dry_run_output:
                 self._dry_output = open(dry_run_output, "wb")  # noqa: SIM115 - closed in close()
@@ -157,28 +155,18 @@ class OfflineCopy:
         except BaseException:
             self.close()
             raise
-        self.replay = Replay(config, self._queue, self._notices.append)
+        self.outbox = Outbox(self.emitter, self.intercepts, batch=SEND_BATCH,
+                             on_sent=self._simulate if self.simulated is not None else None)
+        self.replay = Replay(config, self.outbox.packet, self.outbox.notice)
 
-    def _queue(self, packet: bytes, now: float) -> None:
-        self._outbox.append((packet, now))
-        if len(self._outbox) >= SEND_BATCH:
-            self._flush()
+    def _simulate(self, packet: bytes, now: float) -> None:
+        for summary in self.simulated.receive(parse_packet(packet)):
+            self._sim_seq += 1
+            heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
 
     def _flush(self) -> None:
         """Send what this iteration queued: channel messages first, then packets."""
-        if self._notices:
-            if self.intercepts is not None:
-                self.intercepts.announce_many(self._notices)
-            self._notices.clear()
-        if self._outbox:
-            send = self.emitter.send
-            for packet, now in self._outbox:
-                send(packet, now)
-                if self.simulated is not None:
-                    for summary in self.simulated.receive(parse_packet(packet)):
-                        self._sim_seq += 1
-                        heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
-            self._outbox.clear()
+        self.outbox.flush()
 
     def stop(self) -> None:
         self._stopping = True
@@ -261,28 +249,32 @@ class OfflineCopy:
         self.reader.close()
 
     def summary(self) -> CopySummary:
-        replay = self.replay
-        c = replay.counters()
-        s = replay.stats
-        skipped = dict(s.skipped)
-        for reason, count in self.reader.skipped.items():
-            skipped[f"capture file: {reason}"] = count
-        emit_errors = dict(self.emitter.errors)
-        lines = [
-            f"sessions: {c['sessions_created']} replayed, outcomes "
-            + (", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items())) or "none"),
-            f"requests sent: {c['requests']}, packets sent: {s.packets_sent}, bytes: {c['bytes_sent']}, "
-            f"retransmits: {c['retransmits']}",
-            f"responses: {s.responses} summaries, connections established: {c['connections']}, "
-            f"resets from target: {c['target_resets']}, resets sent: {c['resets_sent']}",
-            f"captured packets: {s.captured}, skipped: "
-            + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
-        ]
-        if emit_errors:
-            lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
-                         + f" (last: {self.emitter.last_error})")
-        problems = replay.diagnosis()
-        if self.memory_exceeded:
-            problems.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
-                            f"{self.config.memory_limit_mb} MB")
-        return CopySummary(lines, problems, ok=not problems and not emit_errors)
+        skipped = {f"capture file: {reason}": count for reason, count in self.reader.skipped.items()}
+        return replay_summary(self.replay, self.emitter, skipped,
+                              [f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
+                               f"{self.config.memory_limit_mb} MB"] if self.memory_exceeded else [])
+
+
+def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, int],
+                   extra_problems: list[str] = ()) -> CopySummary:
+    """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, errors."""
+    c = replay.counters()
+    s = replay.stats
+    skipped = dict(s.skipped)
+    skipped.update(capture_skipped)
+    emit_errors = dict(emitter.errors)
+    lines = [
+        f"sessions: {c['sessions_created']} replayed, outcomes "
+        + (", ".join(f"{k} {v}" for k, v in sorted(s.outcomes.items())) or "none"),
+        f"requests sent: {c['requests']}, packets sent: {s.packets_sent}, bytes: {c['bytes_sent']}, "
+        f"retransmits: {c['retransmits']}",
+        f"responses: {s.responses} summaries, connections established: {c['connections']}, "
+        f"resets from target: {c['target_resets']}, resets sent: {c['resets_sent']}",
+        f"captured packets: {s.captured}, skipped: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
+    ]
+    if emit_errors:
+        lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
+                     + f" (last: {emitter.last_error})")
+    problems = replay.diagnosis() + list(extra_problems)
+    return CopySummary(lines, problems, ok=not problems and not emit_errors)
