@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pyreplay.packet.segment import ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment
+from pyreplay.packet.segment import (
+    ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment, new_segment,
+)
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
 
 from .commands import Command, Endpoint, Finished, Outcome, Register, Send, Unregister
@@ -30,6 +32,12 @@ from .tcpopts import mss_only, timestamp_only, with_timestamp
 _DEFAULT_TARGET_MSS = 536
 _FAKE_WINDOW = 65535
 _SENDING_PHASES = (Phase.ESTABLISHED, Phase.AWAITING_GREETING, Phase.AWAITING_RESPONSE)
+_NEW, _CLOSED, _SYN_SENT = Phase.NEW, Phase.CLOSED, Phase.SYN_SENT
+_ESTABLISHED, _AWAITING_RESPONSE = Phase.ESTABLISHED, Phase.AWAITING_RESPONSE
+_CLOSE_WAIT, _FIN_WAIT = Phase.CLOSE_WAIT, Phase.FIN_WAIT
+_WAITING_PHASES = frozenset({Phase.AWAITING_RESPONSE, Phase.AWAITING_GREETING, Phase.LAST_ACK})
+_NOT_PURE_ACK = SYN | FIN | RST
+_INF = float("inf")
 # When several deadlines are due at one tick, fire them in this order (ends first).
 _TIMER_ORDER = (
     "handshake",
@@ -113,7 +121,7 @@ class Session:
         self, event: ClientSegment | TargetResponse | Tick | Shutdown | Superseded, *, now: float
     ) -> list[Command]:
         self._out = out = []
-        if self.phase is Phase.CLOSED:
+        if self.phase is _CLOSED:
             self._after_close(event)
             return out
         kind = type(event)  # exact types: dispatch runs for every packet
@@ -129,14 +137,79 @@ class Session:
             self._abort(Outcome.SUPERSEDED, "a new connection reused the client address")
         else:
             raise TypeError(f"not a session event: {event!r}")
-        if self.phase is not Phase.CLOSED:
+        if self.phase is not _CLOSED:
             self._pump(now)
-            if kind is ClientSegment:  # only client data adds buffered bytes
+            if kind is ClientSegment and event.segment.payload:  # only client data adds bytes
                 self._enforce_memory_bound()
         return out
 
+    def absorb_pure_ack(self, seg: Segment, now: float) -> bool:
+        """Take a captured pure ACK cheaply, without commands; False: use ``handle`` instead.
+
+        A pure ACK only counts, refreshes the activity time and the client window for the ACKs
+        we generate; it cannot make anything sendable or move a deadline earlier (the activity
+        time only moves the keep-alive deadline later, and early ticks are harmless), so the
+        caller need not reschedule. The one that may be the handshake ACK (a template, and the
+        ACK number greeting detection compares) and anything in phase NEW take the full path.
+        """
+        if seg.payload or seg.flags & _NOT_PURE_ACK or not seg.flags & ACK:
+            return False
+        phase = self.phase
+        if phase is _CLOSED:
+            self.counters["client_after_close"] += 1
+            return True
+        if phase is _NEW or (self._handshake_client_ack is None and self.captured_isn is not None):
+            return False
+        self._last_activity_at = now
+        if not self._fake_handshake:
+            self._client_window = seg.window
+        self.counters["client_pure_ack"] += 1
+        return True
+
     def next_deadline(self) -> float | None:
-        return min(self._deadlines().values(), default=None)
+        """The earliest of ``_deadlines()``, computed without building it (runs per event)."""
+        phase = self.phase
+        if phase is _SYN_SENT:
+            at = self._handshake_started_at + self.config.handshake_timeout
+            rto = self._rto_at
+            return at if rto is None or at < rto else rto
+        if phase not in CONNECTED:
+            return None
+        c = self.config
+        sendq = self._sendq
+        best = _INF
+        if self._rto_at is not None and sendq:
+            best = self._rto_at
+        if self._delack_at is not None and self._delack_at < best:
+            best = self._delack_at
+        if self._persist_at is not None and self._persist_at < best:
+            best = self._persist_at
+        if phase is _AWAITING_RESPONSE and self._response_bytes > 0 and self._snd_una == self._snd_nxt:
+            at = self._last_response_at + self._quiet_period()
+            if at < best:
+                best = at
+        stream = self._stream
+        if stream._out_of_order and self._gap_since is not None:
+            at = self._gap_since + c.capture_gap_timeout
+            if at < best:
+                best = at
+        if sendq or phase in _WAITING_PHASES or stream._pending:
+            at = self._last_progress_at + c.session_timeout
+            if at < best:
+                best = at
+        elif phase is _ESTABLISHED:
+            at = self._last_activity_at + c.keepalive_timeout
+            if at < best:
+                best = at
+        if phase is _AWAITING_RESPONSE and self._response_bytes == 0 and self._fin_ready():
+            at = self._last_progress_at + c.fin_hold_timeout
+            if at < best:
+                best = at
+        if phase is _CLOSE_WAIT or (phase is _FIN_WAIT and not sendq):
+            at = self._phase_since + c.linger
+            if at < best:
+                best = at
+        return None if best == _INF else best
 
     @property
     def finished(self) -> bool:
@@ -584,6 +657,13 @@ class Session:
             **fields,
         )
 
+    def _built(self, seq: int, ack: int, flags: int, window: int, options, payload: bytes,
+               ip_id: int, ttl: int) -> Segment:
+        """``_addressed`` positionally, for the per-packet path."""
+        client, target = self.client, self.target
+        return new_segment(client[0], target[0], client[1], target[1], seq, ack, flags, window,
+                           options, payload, ip_id, ttl)
+
     def _segment(
         self, *, seq: int, flags: int, payload: bytes = b"", template: Segment | None = None
     ) -> Segment:
@@ -597,16 +677,8 @@ class Session:
             window = _FAKE_WINDOW  # captured windows are scaled by a shift the target never saw
         else:
             window = template.window if template is not None else self._client_window
-        return self._addressed(
-            seq=seq,
-            ack=self._rcv_nxt if flags & ACK else 0,
-            flags=flags,
-            window=window,
-            options=self._options(template),
-            payload=payload,
-            ip_id=ip_id,
-            ttl=ttl,
-        )
+        return self._built(seq, self._rcv_nxt if flags & ACK else 0, flags, window,
+                           self._options(template), payload, ip_id, ttl)
 
     def _options(self, template: Segment | None):
         captured = template.options if template is not None else NO_OPTIONS

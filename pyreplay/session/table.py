@@ -93,6 +93,15 @@ class SessionTable:
                 self.counters["client_without_session"] += 1
                 return []
             return self._create(key, 0, segment, now, [])
+        if len(ikeys) == 1 and not segment.flags & SYN:
+            # the usual case: one connection on the key; pure ACKs (half the captured packets)
+            # are absorbed without commands or rescheduling
+            ikey = ikeys[0]
+            session = self._sessions[ikey]
+            if session.absorb_pure_ack(segment, now):
+                return []
+            if not (session.finished and segment.payload):
+                return self._deliver(ikey, session, ClientSegment(segment), now)
         ikey = self._owner_of(ikeys, segment)
         if ikey is None:  # a new connection on this key
             self.counters["port_reuse"] += 1

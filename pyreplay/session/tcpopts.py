@@ -10,10 +10,12 @@ from __future__ import annotations
 import struct
 from dataclasses import replace
 
-from pyreplay.packet.segment import TcpOptions
+from pyreplay.packet.segment import TcpOptions, new_options
 
 _MAX_OPTION_BYTES = 40
 _TS_KIND, _TS_LEN = 8, 10
+_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
+_TS_VALUES = struct.Struct("!II")
 
 
 def mss_only(mss: int) -> TcpOptions:
@@ -21,11 +23,14 @@ def mss_only(mss: int) -> TcpOptions:
 
 
 def timestamp_only(tsval: int, tsecr: int) -> TcpOptions:
-    return TcpOptions(timestamp=(tsval, tsecr), raw=_ts_block(tsval, tsecr))
+    return new_options(None, None, False, (tsval, tsecr), _NOP_NOP_TIMESTAMP + _TS_VALUES.pack(tsval, tsecr))
 
 
 def with_timestamp(options: TcpOptions, tsval: int, tsecr: int) -> TcpOptions:
     raw = options.raw
+    if len(raw) == 12 and raw[:4] == _NOP_NOP_TIMESTAMP:  # nearly every segment after the handshake
+        return new_options(options.mss, options.wscale, options.sack_permitted, (tsval, tsecr),
+                           _NOP_NOP_TIMESTAMP + _TS_VALUES.pack(tsval, tsecr))
     if raw:
         offset = _find_timestamp(raw)
         if offset is not None:

@@ -119,6 +119,8 @@ class Playbook:
 
     def _record(self, commands):
         self.log.extend(commands)
+        deadlines = self.session._deadlines()
+        assert self.session.next_deadline() == min(deadlines.values(), default=None), deadlines
         return commands
 
     # common openings -------------------------------------------------------

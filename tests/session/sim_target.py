@@ -111,10 +111,11 @@ def run(session, target: SimTarget, captured: list[tuple[float, object]], *, del
     now = 0.0
     while not session.finished:
         deadline = session.next_deadline()
+        assert deadline == min(session._deadlines().values(), default=None)
         if queue and (deadline is None or queue[0][0] <= deadline):
             now, _, kind, item = heapq.heappop(queue)
-            if kind == "capture":
-                out = session.handle(ClientSegment(item), now=now)
+            if kind == "capture":  # as the session table does: pure ACKs absorbed cheaply
+                out = [] if session.absorb_pure_ack(item, now) else session.handle(ClientSegment(item), now=now)
             elif kind == "to_target":
                 for i, summary in enumerate(target.receive(item)):
                     heapq.heappush(queue, (now + delay + i * 1e-5, next(order), "to_client", summary))
