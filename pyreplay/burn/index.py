@@ -40,10 +40,7 @@ class CapturedSession:
     has_syn: bool
     payload_bytes: int
     requests: int  # payload runs with a new client ACK: the requests the engine will pace
-
-    @property
-    def has_fin(self) -> bool:
-        return any(s.flags & (FIN | RST) for s in self.segments)
+    has_fin: bool  # the capture closes the connection (client FIN or RST kept)
 
 
 @dataclass
@@ -142,7 +139,8 @@ class SessionIndex:
                     skipped["sessions: no SYN captured (skipped by --no-syn skip)"] += 1
                     continue
             sessions.append(CapturedSession(b.key, b.target, tuple(b.segments), tuple(b.offsets),
-                                            b.isn is not None, b.payload_bytes, b.requests))
+                                            b.isn is not None, b.payload_bytes, b.requests,
+                                            any(s.flags & (FIN | RST) for s in b.segments)))
         faked = sum(1 for s in sessions if not s.has_syn)
         if faked:
             skipped["sessions: no SYN captured (handshake faked)"] = faked
