@@ -234,21 +234,15 @@ class Burn:
             now = max(now, min(candidates))
         self._execute(sched.shutdown(now), now)
         self._flush(now)
+        self._show_progress(now - start, final=True)
         return now - start
 
     # ---- output ----------------------------------------------------------------------------
     def _show_progress(self, elapsed: float, final: bool = False) -> float:
-        out = self.progress_out
-        if out is None:
+        if self.progress_out is None:
             return 3600.0
-        line = self.report.progress(elapsed)
-        if out.isatty():
-            out.write("\r" + line + ("\n" if final else ""))
-            out.flush()
-            return self.options.tty_every
-        out.write(line + "\n")
-        out.flush()
-        return self.options.plain_every
+        tty = write_progress(self.progress_out, self.report.progress(elapsed), final)
+        return self.options.tty_every if tty else self.options.plain_every
 
     def close(self) -> None:
         if self.intercepts is not None:
@@ -282,3 +276,14 @@ class Burn:
         ok = not problems and not failed and not self.emitter.errors
         return BurnSummary(lines, doc, ok, problems)
 
+
+def write_progress(out: TextIO, line: str, final: bool = False) -> bool:
+    """One progress line: rewritten in place (``\\r``) on a terminal, a plain line otherwise.
+    Returns whether ``out`` is a terminal."""
+    tty = out.isatty()
+    if tty:
+        out.write("\r\x1b[K" + line + ("\n" if final else ""))
+    else:
+        out.write(line + "\n")
+    out.flush()
+    return tty

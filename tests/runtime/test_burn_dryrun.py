@@ -2,6 +2,7 @@
 simulated target writes the replay to a pcap; bad values are one line and exit 2; a capture
 with no usable session is a clear error and exit 1."""
 
+import io
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from pyreplay.packet.pcap import open_capture
 from pyreplay.packet.segment import SYN
 from pyreplay.packet.tcpip import parse_packet
+from pyreplay.runtime.burn import write_progress
 from tests.burn.captures import merged, pcap_bytes, session
 
 X = "80-10.0.0.30:8080"
@@ -75,3 +77,24 @@ def test_capture_with_no_usable_session_is_a_clear_error(capture, tmp_path):
     missing = cli("-f", str(tmp_path / "nope.pcap"), "-x", X, "-u", "5", "-c", "10.9.0.1",
                   "--write", str(tmp_path / "o.pcap"))
     assert missing.returncode in (1, 2) and len(missing.stderr.strip().splitlines()) == 1
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal_and_prints_lines_otherwise():
+    tty, plain = _Tty(), io.StringIO()
+    for out in (tty, plain):
+        write_progress(out, "burn 1.0s users 1/2 started", final=False)
+        write_progress(out, "burn 2.0s users 2/2 started", final=True)
+    assert tty.getvalue().count("\n") == 1 and tty.getvalue().startswith("\r")
+    assert tty.getvalue().split("\r")[-1].endswith("2/2 started\n")
+    assert plain.getvalue() == "burn 1.0s users 1/2 started\nburn 2.0s users 2/2 started\n"
+
+
+def test_dry_run_ends_with_a_progress_line_on_stderr(capture, tmp_path):
+    done = cli("-f", str(capture), "-x", X, "-u", "10", "-c", "10.9.0.1", "--write", str(tmp_path / "o.pcap"))
+    assert done.returncode == 0
+    assert "users 10/10 started 0 active 10 finished" in done.stderr
