@@ -175,8 +175,15 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("-m", "--memory-limit", "memory_limit_mb", help="exit when RSS exceeds N MB")
 @click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
 @click.option("--idle-exit", default=3.0, help="offline: after the file ends, stop when nothing moved for N seconds")
-def copy(dry_run_output, idle_exit, **options) -> None:
-    """Replay client traffic to a target server (TCPCopy). Today: offline, from a capture file (-i)."""
+@click.option("--xdp", "xdp", metavar="IFACE[,IFACE]", help="live: capture with XDP (bpf_link) on these interfaces")
+@click.option("--tc", "tc", metavar="IFACE[,IFACE]", help="live: capture with tc ingress (tcx link) on these interfaces")
+@click.option("--afpacket", "afpacket", metavar="IFACE[,IFACE]", help="live: capture with AF_PACKET (no BPF) on these interfaces")
+@click.option("--xdp-native", is_flag=True, help="live: native (driver) XDP instead of generic")
+@click.option("--stats-interval", default=0.0, help="live: log a stats line every N seconds (0: only the summary)")
+@click.option("--drain-seconds", default=2.0, help="live: after SIGINT/SIGTERM, let open sessions finish for N seconds")
+def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interval, drain_seconds, **options) -> None:
+    """Replay client traffic to a target server (TCPCopy): live (--xdp/--tc/--afpacket IFACE, or
+    every interface with the best method) until SIGINT/SIGTERM, or offline from a capture file (-i)."""
     from pyreplay.config import CopyConfig
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.copy import CopyError, OfflineCopy
@@ -185,8 +192,14 @@ def copy(dry_run_output, idle_exit, **options) -> None:
     if dry_run_output and not options.get("intercepts"):
         options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
     config = _config_or_exit(lambda: CopyConfig.from_options(**options))
+    forced = [(name, value) for name, value in (("xdp", xdp), ("tc", tc), ("afpacket", afpacket)) if value]
+    if len(forced) > 1:
+        _fail("choose one of --xdp, --tc, --afpacket", 2)
     if not config.offline_file:
-        _fail("live capture (--xdp/--tc/--afpacket) is not available yet: replay a capture file with -i FILE", 2)
+        _copy_live(config, forced[0] if forced else None, xdp_native, stats_interval, drain_seconds)
+        return
+    if forced:
+        _fail("-i FILE replays a capture file: --xdp/--tc/--afpacket are for live capture", 2)
     try:
         setup_logging(config.log_file)
         runtime = OfflineCopy(config, dry_run_output=dry_run_output, idle_exit=idle_exit)
@@ -202,6 +215,41 @@ def copy(dry_run_output, idle_exit, **options) -> None:
     for problem in summary.problems:
         click.echo(f"problem: {problem}")
     sys.exit(0 if summary.ok else 1)
+
+
+def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_seconds: float) -> None:
+    """Live copy: open the capture (forced method or the best one), run until a stop signal."""
+    import logging
+
+    from pyreplay.backends.live_capture import CaptureUnavailable, open_live_capture
+    from pyreplay.logsetup import setup_logging
+    from pyreplay.runtime.copy import CopyError
+    from pyreplay.runtime.copy_live import LiveCopy
+    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+
+    method, interfaces = forced if forced else (None, "")
+    names = tuple(n.strip() for n in interfaces.split(",") if n.strip())
+    try:
+        setup_logging(config.log_file)
+        capture, why = open_live_capture(method, names, config.transfers,
+                                         xdp_mode="native" if xdp_native else "generic")
+    except (CaptureUnavailable, OSError) as exc:
+        _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
+    logging.getLogger("pyreplay.copy").info("%s", why)
+    try:
+        runtime = LiveCopy(config, capture, drain_seconds=drain_seconds, stats_interval=stats_interval)
+    except (CopyError, OSError) as exc:
+        _fail(str(exc))
+    if config.daemon:
+        daemonize()
+    stop_on_signals(runtime.stop)
+    with PidFile(config.pid_file):
+        summary = runtime.run()
+    for line in summary.lines:
+        click.echo(line)
+    for problem in summary.problems:
+        click.echo(f"problem: {problem}")
+    sys.exit(0)
 
 
 @main.command(context_settings={"show_default": True})

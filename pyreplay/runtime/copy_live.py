@@ -1,0 +1,152 @@
+"""copy, live: capture requests on this host (XDP, tc or AF_PACKET), replay them to the target
+paced by intercept's responses, until SIGINT/SIGTERM; then finish open sessions briefly, print
+the summary and exit.
+
+The loop: wait on the capture and intercept fds until the next session deadline (at most
+``IDLE_WAIT``) → drain at most ``CAPTURED_PER_ITERATION`` captured packets into ``Replay`` →
+responses → due ticks → ``Outbox.flush()`` (notices first, then packets). A full batch means
+more is waiting, so the next wait is zero. ``stop()`` ends capture; sessions still open get up
+to ``drain_seconds`` to finish, then are reset (as the original does at exit). Sessions already
+open when capture starts get a faked handshake unless ``-O`` (the session engine does that).
+``stats_interval`` > 0 logs one line of sessions, requests, responses and capture losses.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import select
+import time
+
+from pyreplay.backends.emit import RawIpEmitter
+from pyreplay.config import CopyConfig
+from pyreplay.runtime.copy import CAPTURED_PER_ITERATION, CopySummary, Intercepts, replay_summary
+from pyreplay.runtime.outbox import Outbox
+from pyreplay.runtime.replay import Replay
+
+log = logging.getLogger("pyreplay.copy")
+IDLE_WAIT = 0.05
+DRAIN_SECONDS = 2.0
+
+
+class LiveCopy:
+    def __init__(self, config: CopyConfig, capture, *, drain_seconds: float = DRAIN_SECONDS,
+                 stats_interval: float = 0.0, clock=time.monotonic) -> None:
+        """``capture`` is an open LiveCapture (see backends.live_capture); LiveCopy closes it."""
+        self.config = config
+        self.capture = capture
+        self.clock = clock
+        self.drain_seconds = drain_seconds
+        self.stats_interval = stats_interval
+        self._stopping = False
+        self.memory_exceeded = 0.0
+        self.intercepts: Intercepts | None = None
+        self.emitter = None
+        try:
+            self.emitter = RawIpEmitter()
+            self.intercepts = Intercepts(config)
+        except BaseException:
+            self.close()
+            raise
+        self.outbox = Outbox(self.emitter, self.intercepts)
+        self.replay = Replay(config, self.outbox.packet, self.outbox.notice)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def run(self) -> CopySummary:
+        replay = self.replay
+        capture = self.capture
+        intercepts = self.intercepts
+        clock = self.clock
+        waitables = capture.selectables()
+        next_stats = clock() + self.stats_interval if self.stats_interval > 0 else None
+        next_memory_check = clock() + 1.0
+        stop_at = None
+        try:
+            while True:
+                now = clock()
+                packets = [] if self._stopping else capture.drain(CAPTURED_PER_ITERATION)
+                for packet in packets:
+                    segment = replay.captured_segment(packet)
+                    if segment is not None:
+                        replay.client_segment(segment, now)
+                deadline = replay.next_deadline()
+                if deadline is not None and deadline <= now:
+                    replay.tick(now)
+                    deadline = replay.next_deadline()
+                self.outbox.flush()
+                if self._stopping:
+                    if stop_at is None:
+                        stop_at = now + self.drain_seconds
+                        log.info("copy: stopping; %d sessions open", replay.active_sessions)
+                    if replay.active_sessions == 0 or now >= stop_at:
+                        break
+                if next_stats is not None and now >= next_stats:
+                    next_stats = now + self.stats_interval
+                    log.info("%s", self.stats_line())
+                if now >= next_memory_check:
+                    next_memory_check = now + 1.0
+                    if self._over_memory_limit():
+                        break
+                if len(packets) >= CAPTURED_PER_ITERATION:
+                    timeout = 0.0
+                else:
+                    wake = now + IDLE_WAIT
+                    if deadline is not None:
+                        wake = min(wake, deadline)
+                    if stop_at is not None:
+                        wake = min(wake, stop_at)
+                    timeout = max(0.0, wake - clock())
+                if timeout:
+                    try:
+                        select.select(waitables + intercepts.connections, [], [], timeout)
+                    except InterruptedError:
+                        pass
+                for message in intercepts.receive(0.0):
+                    t = clock()
+                    for summary in message.items:
+                        replay.response(summary, t)
+                if not intercepts.connections:
+                    log.error("copy: no intercept left; stopping")
+                    break
+            replay.shutdown(clock())
+            self.outbox.flush()
+        finally:
+            self.close()
+        return self.summary()
+
+    def stats_line(self) -> str:
+        c = self.replay.counters()
+        losses = self.capture.losses()
+        return (f"copy: sessions {self.replay.active_sessions} open / {c['sessions_created']} replayed, "
+                f"requests {c['requests']}, responses {self.replay.stats.responses}, "
+                f"captured {self.replay.stats.captured}, capture losses: "
+                + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
+
+    def _over_memory_limit(self) -> bool:
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if rss_mb <= self.config.memory_limit_mb:
+            return False
+        self.memory_exceeded = rss_mb
+        log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)
+        return True
+
+    def close(self) -> None:
+        self._losses = self.capture.losses() if getattr(self.capture, "losses", None) else {}
+        self.capture.close()
+        if self.intercepts is not None:
+            self.intercepts.close()
+        if self.emitter is not None:
+            self.emitter.close()
+
+    def summary(self) -> CopySummary:
+        extra = []
+        if self.memory_exceeded:
+            extra.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
+                         f"{self.config.memory_limit_mb} MB")
+        result = replay_summary(self.replay, self.emitter, {}, extra)
+        losses = getattr(self, "_losses", {})
+        result.lines.append(f"capture: {self.capture.description} on {', '.join(self.capture.interfaces)}; "
+                            "losses: " + (", ".join(f"{stage} {count}" for stage, count in losses.items()) or "none"))
+        return result
