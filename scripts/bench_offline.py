@@ -75,6 +75,7 @@ class RunResult:
 
 
 PROFILE_DIR: Path | None = None
+INTERCEPT_AFPACKET = False  # --intercept-afpacket: force AF_PACKET instead of intercept's own choice
 
 
 def tool(profile: Path) -> list[str]:
@@ -124,7 +125,8 @@ def record(the_lab: Lab, name: str, plan: LoadPlan) -> Path:
 def start_intercept(the_lab: Lab, log: Path) -> tuple[subprocess.Popen, float]:
     log.unlink(missing_ok=True)
     started = time.monotonic()
-    proc = the_lab.spawn("assistant", [*tool(log.with_suffix(".prof")), "intercept", "-i", "lab0", "-F",
+    capture = ["--afpacket", "lab0"] if INTERCEPT_AFPACKET else ["-i", "lab0"]
+    proc = the_lab.spawn("assistant", [*tool(log.with_suffix(".prof")), "intercept", *capture, "-F",
                                        f"tcp and src port {TARGET_PORT}", "-l", str(log)])
     deadline = time.monotonic() + 15
     while "capturing on" not in (log.read_text() if log.exists() else ""):
@@ -285,14 +287,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, help="write the report here (e.g. docs/benchmarks.md)")
     p.add_argument("--profile", type=Path, help="run copy and intercept under cProfile, writing DIR/*.prof")
     p.add_argument("--keep-pcaps", type=Path, help="copy the recorded pcaps to DIR (for offline profiling)")
+    p.add_argument("--intercept-afpacket", action="store_true",
+                   help="run intercept with --afpacket (default: the capture method intercept chooses)")
     a = p.parse_args(argv)
-    global PROFILE_DIR
+    global PROFILE_DIR, INTERCEPT_AFPACKET
+    INTERCEPT_AFPACKET = a.intercept_afpacket
     if a.profile:
         a.profile.mkdir(parents=True, exist_ok=True)
         PROFILE_DIR = a.profile.resolve()
     command = " ".join(["scripts/bench_offline.py", *(argv if argv is not None else sys.argv[1:])])
     if a.short < 1 or a.keepalive < a.keepalive_connections or a.runs < 1:
         p.error("--short >= 1, --keepalive >= --keepalive-connections, --runs >= 1")
+    # Measure the tools as installed: with bytecode caches (setup.sh writes them too), not
+    # compiling every module at each start as happens where PYTHONDONTWRITEBYTECODE is set.
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([PY, "-m", "compileall", "-q", "-j", "0", str(root / "pyreplay"),
+                    *map(str, Path(sys.prefix).glob("lib/python3*/site-packages"))],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     rows = []
     with lab() as the_lab:
         online = start_http_server(the_lab, "online", ONLINE_PORT)

@@ -66,6 +66,7 @@ class Replay:
         self._keys: dict[tuple[bytes, int], ClientKey] = {}
         self.stats = ReplayStats()
         self._now = 0.0
+        self._mtu = config.mtu
 
     # ---- inputs --------------------------------------------------------------------------
     def captured_segment(self, packet: bytes) -> Segment | None:
@@ -148,18 +149,27 @@ class Replay:
 
     def _execute(self, commands: list[Command], copy_index: int, now: float) -> None:
         for command in commands:
-            if isinstance(command, Send):
-                self._send(command.segment, now)
-            elif isinstance(command, Register):
+            kind = type(command)  # exact types: this runs for every command
+            if kind is Send:
+                segment = command.segment
+                if len(segment.payload) + 60 <= self._mtu:
+                    self.stats.last_activity = now
+                    self._emit(build_packet(segment), now)
+                    self.stats.packets_sent += 1
+                else:
+                    self._send(segment, now)
+            elif kind is Register:
                 self._announce(RegisterMessage(*command.client, *command.target))
-            elif isinstance(command, Unregister):
+            elif kind is Unregister:
                 self._announce(UnregisterMessage(*command.client, *command.target))
-            elif isinstance(command, Finished):
+            elif kind is Finished:
                 self.stats.outcomes[command.outcome.value] += 1
                 if command.client is not None:
                     key = self._keys.pop(command.client, None)
                     if key is not None:
                         self.allocator.release(key, now)
+            else:
+                raise TypeError(f"not a session command: {command!r}")
 
     def _send(self, segment: Segment, now: float) -> None:
         self.stats.last_activity = now

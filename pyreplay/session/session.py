@@ -213,7 +213,7 @@ class Session:
 
     @property
     def finished(self) -> bool:
-        return self.phase is Phase.CLOSED
+        return self.phase is _CLOSED
 
     @property
     def captured_end(self) -> int | None:

@@ -12,6 +12,10 @@ from enum import Enum
 
 
 class Phase(Enum):
+    # Members are singletons compared by identity: hash them in C (Enum's own __hash__ is
+    # Python code, and phases are hashed on every transition and set test).
+    __hash__ = object.__hash__
+
     NEW = "new"  # nothing sent yet
     SYN_SENT = "syn_sent"  # SYN (captured or faked) sent, waiting for the SYN-ACK
     ESTABLISHED = "established"  # connected, no response outstanding: a new request may go
@@ -24,6 +28,8 @@ class Phase(Enum):
 
 
 class Trigger(Enum):
+    __hash__ = object.__hash__
+
     SEND_SYN = "send_syn"
     SYN_ACK = "syn_ack"
     WAIT_GREETING = "wait_greeting"

@@ -207,19 +207,19 @@ class SessionTable:
     def _deliver(self, ikey: InternalKey, session: Session, event, now: float) -> list[Command]:
         was_finished = session.finished
         out = session.handle(event, now=now)
-        if not was_finished and session.finished:
-            self._closed_at[ikey] = now
-            for command in out:
-                if isinstance(command, Finished):
-                    self.counters[f"outcome_{command.outcome}"] += 1
-        self._schedule(ikey, session)
-        return out
-
-    def _schedule(self, ikey: InternalKey, session: Session) -> None:
         if session.finished:
+            if not was_finished:
+                self._closed_at[ikey] = now
+                for command in out:
+                    if type(command) is Finished:
+                        self.counters[f"outcome_{command.outcome}"] += 1
             at: float | None = self._closed_at[ikey] + self._linger
         else:
             at = session.next_deadline()
+        self._schedule_at(ikey, at)
+        return out
+
+    def _schedule_at(self, ikey: InternalKey, at: float | None) -> None:
         current = self._scheduled.get(ikey)
         if at is None:
             if current is not None:
