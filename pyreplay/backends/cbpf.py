@@ -49,8 +49,8 @@ def _libpcap() -> ctypes.CDLL:
     return lib
 
 
-def compile_filter(expression: str, linktype: int = LINKTYPE_ETHERNET) -> list[tuple[int, int, int, int]]:
-    """Compile a pcap filter expression to classic BPF instructions (code, jt, jf, k)."""
+def compile_program(expression: str, linktype: int = LINKTYPE_ETHERNET, *, label: str = "filter") -> _BpfProgram:
+    """libpcap's compiled program for ``expression``; free it with ``free_program``."""
     lib = _libpcap()
     handle = lib.pcap_open_dead(linktype, SNAPLEN)
     if not handle:
@@ -59,12 +59,23 @@ def compile_filter(expression: str, linktype: int = LINKTYPE_ETHERNET) -> list[t
     try:
         if lib.pcap_compile(handle, ctypes.byref(program), expression.encode(), 1, PCAP_NETMASK_UNKNOWN) != 0:
             reason = lib.pcap_geterr(handle).decode(errors="replace")
-            raise FilterError(f"bad filter {expression!r}: {reason}")
-        insns = [(i.code, i.jt, i.jf, i.k) for i in program.bf_insns[: program.bf_len]]
-        lib.pcap_freecode(ctypes.byref(program))
-        return insns
+            raise FilterError(f"bad {label} {expression!r}: {reason}")
+        return program
     finally:
         lib.pcap_close(handle)
+
+
+def free_program(program: _BpfProgram) -> None:
+    _libpcap().pcap_freecode(ctypes.byref(program))
+
+
+def compile_filter(expression: str, linktype: int = LINKTYPE_ETHERNET) -> list[tuple[int, int, int, int]]:
+    """Compile a pcap filter expression to classic BPF instructions (code, jt, jf, k)."""
+    program = compile_program(expression, linktype)
+    try:
+        return [(i.code, i.jt, i.jf, i.k) for i in program.bf_insns[: program.bf_len]]
+    finally:
+        free_program(program)
 
 
 def attach_filter(sock: socket.socket, instructions: list[tuple[int, int, int, int]]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Callable
 
-from pyreplay.backends.cbpf import PCAP_NETMASK_UNKNOWN, SNAPLEN, FilterError, _BpfProgram, _libpcap
+from pyreplay.backends.cbpf import _BpfProgram, _libpcap, compile_program
 
 DLT_RAW = 12  # raw IPv4/IPv6 (libpcap's value on Linux)
 
@@ -28,16 +28,7 @@ def offline_filter(expression: str) -> Callable[[bytes], bool]:
     lib = _libpcap()
     lib.pcap_offline_filter.argtypes = [ctypes.POINTER(_BpfProgram), ctypes.POINTER(_PktHdr), ctypes.c_char_p]
     lib.pcap_offline_filter.restype = ctypes.c_int
-    handle = lib.pcap_open_dead(DLT_RAW, SNAPLEN)
-    if not handle:
-        raise FilterError("libpcap could not open a dead handle")
-    program = _BpfProgram()
-    try:
-        if lib.pcap_compile(handle, ctypes.byref(program), expression.encode(), 1, PCAP_NETMASK_UNKNOWN) != 0:
-            reason = lib.pcap_geterr(handle).decode(errors="replace")
-            raise FilterError(f"bad --filter {expression!r}: {reason}")
-    finally:
-        lib.pcap_close(handle)
+    program = compile_program(expression, DLT_RAW, label="--filter")
     header = _PktHdr()
     match = lib.pcap_offline_filter
     program_ref = ctypes.byref(program)
