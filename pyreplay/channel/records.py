@@ -207,8 +207,15 @@ def unpack_runs(runs: Any) -> list[ResponseSummary]:
              bits, mss, wscale, tsval, tsecr, raw_len) in record.iter_unpack(blob):
             if not (bits or raw_len or mss or wscale or tsval or tsecr):
                 opts = no_options
-            elif bits == OPT_TIMESTAMP and not (raw_len or mss or wscale):  # most data segments
-                opts = new_options(None, None, False, (tsval, tsecr), b"")
+            elif bits == OPT_TIMESTAMP and not (mss or wscale) and (raw_len == 0 or raw_len == 12):
+                # most data segments: timestamps only, with or without their captured bytes
+                if raw_len:
+                    if pos + 12 > len(raws):
+                        raise ChannelError("response record's raw options overrun the run")
+                    opts = new_options(None, None, False, (tsval, tsecr), raws[pos:pos + 12])
+                    pos += 12
+                else:
+                    opts = new_options(None, None, False, (tsval, tsecr), b"")
             else:
                 if raw_len > MAX_RAW_OPTIONS or pos + raw_len > len(raws):
                     raise ChannelError("response record's raw options overrun the run")

@@ -51,6 +51,7 @@ _TIMER_ORDER = (
     "delayed_ack",
     "response_quiet",
 )
+_TIMER_RANK = {name: rank for rank, name in enumerate(_TIMER_ORDER)}
 
 
 class Session:
@@ -763,11 +764,11 @@ class Session:
                 self._to(Trigger.RESPONSE_DONE, now)
 
     def _on_tick(self, now: float) -> None:
-        due = sorted(
-            (at, _TIMER_ORDER.index(name), name)
-            for name, at in self._deadlines().items()
-            if at <= now
-        )
+        due = [(at, _TIMER_RANK[name], name) for name, at in self._deadlines().items() if at <= now]
+        if len(due) == 1:  # the usual tick: one timer, just computed
+            self._fire(due[0][2], now)
+            return
+        due.sort()
         for _, _, name in due:
             if self.phase is Phase.CLOSED:
                 return

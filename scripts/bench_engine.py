@@ -1,0 +1,102 @@
+"""Lab-free CPU benchmark of copy's replay engine: CPU-seconds spent in ``Replay`` per pcap.
+
+Replays a capture (e.g. one kept by ``bench_offline.py --keep-pcaps DIR``) through ``Replay`` on
+a virtual clock (``-a`` compresses the captured times; no sleeping), answered by the dry run's
+``SimulatedTarget`` after ``--rtt`` seconds, its summaries packed and unpacked as the channel
+does. Only the CPU time inside the engine's calls (capture parse, sessions, packet building,
+channel decoding) is counted, not the simulated target's, so the number is stable on a busy
+machine where the lab benchmark's wall-clock-driven loop is not. It is a relative measure for
+optimising the engine; ``bench_offline.py`` stays the end-to-end truth.
+
+Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import itertools
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pyreplay.channel.records import pack_runs, unpack_runs  # noqa: E402
+from pyreplay.config import CopyConfig  # noqa: E402
+from pyreplay.packet.pcap import open_capture  # noqa: E402
+from pyreplay.packet.tcpip import parse_packet  # noqa: E402
+from pyreplay.runtime.replay import Replay  # noqa: E402
+from pyreplay.runtime.simtarget import SimulatedTarget  # noqa: E402
+
+
+def run_once(pcap: str, accel: float, rtt: float, transfer: str) -> tuple[float, dict]:
+    config = CopyConfig.from_options(transfers=transfer, intercepts="127.0.0.1", offline_file=pcap,
+                                     acceleration=accel)
+    sent: list[bytes] = []
+    replay = Replay(config, lambda packet, now: sent.append(packet), lambda message: None)
+    target = SimulatedTarget()
+    clock = time.process_time
+    engine = 0.0
+    with open_capture(pcap) as reader:
+        t0 = clock()
+        captured = [(r.timestamp, s) for r in reader if (s := replay.captured_segment(r.packet)) is not None]
+        engine += clock() - t0
+    start = captured[0][0] if captured else 0.0
+    queue: list = []
+    order = itertools.count()
+    for ts, seg in captured:
+        queue.append(((ts - start) / accel, next(order), 0, seg))
+    heapq.heapify(queue)
+    now = 0.0
+    while True:
+        deadline = replay.next_deadline()
+        if queue and (deadline is None or queue[0][0] <= deadline):
+            now, _, kind, item = heapq.heappop(queue)
+            t0 = clock()
+            if kind == 0:
+                replay.client_segment(item, now)
+            else:
+                for summary in unpack_runs(item):
+                    replay.response(summary, now)
+            engine += clock() - t0
+        elif deadline is not None:
+            now = max(now, deadline)
+            t0 = clock()
+            replay.tick(now)
+            engine += clock() - t0
+        else:
+            break
+        if sent:
+            summaries = [s for packet in sent for s in target.receive(parse_packet(packet))]
+            sent.clear()
+            if summaries:
+                heapq.heappush(queue, (now + rtt, next(order), 1, pack_runs(summaries)))
+    counters = replay.counters()
+    return engine, {"sessions": counters["sessions_created"], "requests": counters["requests"],
+                    "packets_sent": replay.stats.packets_sent, "responses": replay.stats.responses,
+                    "outcomes": dict(replay.stats.outcomes)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("pcap")
+    p.add_argument("--accel", type=float, default=1000.0)
+    p.add_argument("--rtt", type=float, default=0.0002)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("-x", "--transfer", default="80-10.0.0.1:8080")
+    p.add_argument("--profile", type=Path, help="write a cProfile of one run here")
+    a = p.parse_args(argv)
+    if a.profile:
+        import cProfile
+        cProfile.runctx("run_once(a.pcap, a.accel, a.rtt, a.transfer)", globals(), locals(), str(a.profile))
+    results = [run_once(a.pcap, a.accel, a.rtt, a.transfer) for _ in range(a.runs)]
+    cpu = [r[0] for r in results]
+    print(f"{a.pcap}: engine CPU {statistics.median(cpu):.3f} s (runs {', '.join(f'{c:.3f}' for c in cpu)}); "
+          f"{results[0][1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
