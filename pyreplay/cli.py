@@ -229,15 +229,17 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
 
     method, interfaces = forced if forced else (None, "")
     names = tuple(n.strip() for n in interfaces.split(",") if n.strip())
-    try:
-        setup_logging(config.log_file)
+    def open_capture():
         capture, why = open_live_capture(method, names, config.transfers,
                                          xdp_mode="native" if xdp_native else "generic")
-    except (CaptureUnavailable, OSError) as exc:
-        _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
-    logging.getLogger("pyreplay.copy").info("%s", why)
+        logging.getLogger("pyreplay.copy").info("%s", why)
+        return capture
+
     try:
-        runtime = LiveCopy(config, capture, drain_seconds=drain_seconds, stats_interval=stats_interval)
+        setup_logging(config.log_file)
+        runtime = LiveCopy(config, open_capture, drain_seconds=drain_seconds, stats_interval=stats_interval)
+    except CaptureUnavailable as exc:
+        _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
     except (CopyError, OSError) as exc:
         _fail(str(exc))
     if config.daemon:

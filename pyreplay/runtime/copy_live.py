@@ -17,6 +17,7 @@ import logging
 import resource
 import select
 import time
+from collections.abc import Callable
 
 from pyreplay.backends.emit import RawIpEmitter
 from pyreplay.config import CopyConfig
@@ -30,11 +31,13 @@ DRAIN_SECONDS = 2.0
 
 
 class LiveCopy:
-    def __init__(self, config: CopyConfig, capture, *, drain_seconds: float = DRAIN_SECONDS,
-                 stats_interval: float = 0.0, clock=time.monotonic) -> None:
-        """``capture`` is an open LiveCapture (see backends.live_capture); LiveCopy closes it."""
+    def __init__(self, config: CopyConfig, open_capture: Callable[[], object], *,
+                 drain_seconds: float = DRAIN_SECONDS, stats_interval: float = 0.0, clock=time.monotonic) -> None:
+        """``open_capture()`` returns an open LiveCapture (see backends.live_capture), which
+        LiveCopy closes. It is called only once the intercepts answered, so nothing is attached
+        to an interface for a copy that cannot run."""
         self.config = config
-        self.capture = capture
+        self.capture = None
         self.clock = clock
         self.drain_seconds = drain_seconds
         self.stats_interval = stats_interval
@@ -45,6 +48,7 @@ class LiveCopy:
         try:
             self.emitter = RawIpEmitter()
             self.intercepts = Intercepts(config)
+            self.capture = open_capture()
         except BaseException:
             self.close()
             raise
@@ -133,8 +137,9 @@ class LiveCopy:
         return True
 
     def close(self) -> None:
-        self._losses = self.capture.losses() if getattr(self.capture, "losses", None) else {}
-        self.capture.close()
+        if self.capture is not None:
+            self._losses = self.capture.losses()
+            self.capture.close()
         if self.intercepts is not None:
             self.intercepts.close()
         if self.emitter is not None:
