@@ -28,10 +28,12 @@ class ReplayLab:
     online: HttpServer
     target: HttpServer
 
-    def start_intercept(self, port: int = 36524, filter_: str = f"tcp and src port {TARGET_PORT}") -> subprocess.Popen:
+    def start_intercept(self, port: int = 36524, filter_: str = f"tcp and src port {TARGET_PORT}", *,
+                        role: str = "assistant", capture: tuple[str, ...] = ("-i", "lab0")) -> subprocess.Popen:
+        """intercept in ``role``'s namespace; ``capture`` are its capture flags (``--xdp lab0``...)."""
         log = self.lab.workdir / f"intercept-{port}.log"
-        proc = self.lab.spawn("assistant", [PY, "-m", "pyreplay.cli", "intercept", "-i", "lab0", "-F", filter_,
-                                            "-p", str(port), "-l", str(log)])
+        proc = self.lab.spawn(role, [PY, "-m", "pyreplay.cli", "intercept", *capture, "-F", filter_,
+                                     "-p", str(port), "-l", str(log)])
         deadline = time.monotonic() + 10
         while "capturing on" not in (log.read_text() if log.exists() else ""):
             if proc.poll() is not None or time.monotonic() > deadline:
