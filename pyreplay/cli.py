@@ -335,6 +335,11 @@ def _dump_defines(program: str) -> dict:
         from pyreplay.backends.bpf_capture import capture_defines
 
         return capture_defines()
+    if name.startswith("response_"):
+        from pyreplay.backends.bpf_responses import PROGRAMS, program_defines
+
+        hook = next(h for h, (program_name, _, _) in PROGRAMS.items() if program_name == name)
+        return program_defines(hook, drop=False)
     return {}
 
 
