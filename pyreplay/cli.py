@@ -187,7 +187,6 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
     from pyreplay.config import CopyConfig
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.copy import CopyError, OfflineCopy
-    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
 
     if dry_run_output and not options.get("intercepts"):
         options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
@@ -205,6 +204,16 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
         runtime = OfflineCopy(config, dry_run_output=dry_run_output, idle_exit=idle_exit)
     except (CopyError, OSError) as exc:
         _fail(str(exc))
+    _run_copy(runtime, config, exit_on_problems=True)
+
+
+def _run_copy(runtime, config, *, exit_on_problems: bool) -> None:
+    """Daemonize if asked, run until done or stopped, print the summary and exit.
+
+    Offline copy exits 1 when its summary names a problem; live copy ends on a stop signal, so
+    it exits 0 (the problems are printed all the same)."""
+    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+
     if config.daemon:
         daemonize()
     stop_on_signals(runtime.stop)
@@ -214,7 +223,7 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
         click.echo(line)
     for problem in summary.problems:
         click.echo(f"problem: {problem}")
-    sys.exit(0 if summary.ok else 1)
+    sys.exit(1 if exit_on_problems and not summary.ok else 0)
 
 
 def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_seconds: float) -> None:
@@ -225,7 +234,6 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.copy import CopyError
     from pyreplay.runtime.copy_live import LiveCopy
-    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
 
     method, interfaces = forced if forced else (None, "")
     names = tuple(n.strip() for n in interfaces.split(",") if n.strip())
@@ -242,16 +250,7 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
         _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
     except (CopyError, OSError) as exc:
         _fail(str(exc))
-    if config.daemon:
-        daemonize()
-    stop_on_signals(runtime.stop)
-    with PidFile(config.pid_file):
-        summary = runtime.run()
-    for line in summary.lines:
-        click.echo(line)
-    for problem in summary.problems:
-        click.echo(f"problem: {problem}")
-    sys.exit(0)
+    _run_copy(runtime, config, exit_on_problems=False)
 
 
 @main.command(context_settings={"show_default": True})

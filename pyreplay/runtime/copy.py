@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import resource
 import select
 import socket
 import time
@@ -33,6 +32,7 @@ from pyreplay.packet.segment import Segment
 from pyreplay.packet.tcpip import parse_packet
 from pyreplay.runtime.outbox import SEND_BATCH, Outbox
 from pyreplay.runtime.replay_clock import ReplayClock
+from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
 from pyreplay.runtime.simtarget import SimulatedTarget
 
@@ -221,8 +221,8 @@ class OfflineCopy:
         return self.summary()
 
     def _over_memory_limit(self) -> bool:
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if rss_mb <= self.config.memory_limit_mb:
+        rss_mb = memory_over_limit(self.config.memory_limit_mb)
+        if rss_mb is None:
             return False
         self.memory_exceeded = rss_mb
         log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)

@@ -14,7 +14,6 @@ open when capture starts get a faked handshake unless ``-O`` (the session engine
 from __future__ import annotations
 
 import logging
-import resource
 import select
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from pyreplay.backends.emit import RawIpEmitter
 from pyreplay.config import CopyConfig
 from pyreplay.runtime.copy import CAPTURED_PER_ITERATION, CopySummary, Intercepts, replay_summary
 from pyreplay.runtime.outbox import Outbox
+from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
 
 log = logging.getLogger("pyreplay.copy")
@@ -129,8 +129,8 @@ class LiveCopy:
                 + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
 
     def _over_memory_limit(self) -> bool:
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        if rss_mb <= self.config.memory_limit_mb:
+        rss_mb = memory_over_limit(self.config.memory_limit_mb)
+        if rss_mb is None:
             return False
         self.memory_exceeded = rss_mb
         log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)

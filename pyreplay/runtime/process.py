@@ -2,12 +2,14 @@
 
 ``daemonize()`` forks once, starts a new session and points stdio at /dev/null (like the
 originals). ``PidFile`` writes our pid and removes the file on exit (the originals parsed
-``-P`` and never wrote it). ``stop_on_signals(callback)`` calls back on SIGINT/SIGTERM/SIGHUP.
+``-P`` and never wrote it). ``stop_on_signals(callback)`` calls back on SIGINT/SIGTERM/SIGHUP; ``memory_over_limit`` is
+the ``-m`` check.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -43,3 +45,9 @@ class PidFile:
 def stop_on_signals(callback, signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)) -> None:
     for sig in signals:
         signal.signal(sig, lambda *_: callback())
+
+
+def memory_over_limit(limit_mb: float) -> float | None:
+    """Peak RSS in MB when it exceeds ``limit_mb`` (the ``-m`` check), else None."""
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return rss_mb if rss_mb > limit_mb else None
