@@ -4,27 +4,18 @@ AF_PACKET intercept; checked against the target's request log and its TCP socket
 
 import json
 import subprocess
-import threading
 import time
 
 import pytest
 
 from pyreplay.lab.load import LoadPlan
-from pyreplay.lab.replay_lab import PY, TRANSFER, start_servers, with_prefix
+from pyreplay.lab.replay_lab import PY, TRANSFER
 from pyreplay.lab.requestlog import compare, connections
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, run_load
-from pyreplay.lab.topology import HOST_ADDRESSES, lab
+from pyreplay.lab.topology import HOST_ADDRESSES
 
 pytestmark = pytest.mark.netns
 ONLINE = HOST_ADDRESSES["online"]
-
-
-@pytest.fixture(scope="module")
-def rl():
-    with lab() as the_lab:
-        replay_lab = start_servers(the_lab)
-        replay_lab.start_intercept()
-        yield replay_lab
 
 
 def record(rl, name, *loads):

@@ -9,27 +9,18 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from pyreplay.lab.load import LoadPlan
-from pyreplay.lab.replay_lab import PY, TRANSFER, start_servers, with_prefix
+from pyreplay.lab.replay_lab import PY, TRANSFER, with_prefix
 from pyreplay.lab.requestlog import compare
 from pyreplay.lab.services import ONLINE_PORT, run_load
-from pyreplay.lab.topology import HOST_ADDRESSES, lab
+from pyreplay.lab.topology import HOST_ADDRESSES
 
 pytestmark = [pytest.mark.netns, pytest.mark.bpf]
 ONLINE = HOST_ADDRESSES["online"]
-
-
-@pytest.fixture(scope="module")
-def rl():
-    with lab() as the_lab:
-        replay_lab = start_servers(the_lab)
-        replay_lab.start_intercept()
-        yield replay_lab
 
 
 def start_copy(rl, method: str, *extra: str) -> tuple[subprocess.Popen, object]:

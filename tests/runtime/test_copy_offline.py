@@ -3,7 +3,6 @@ through intercept to the real target, and compare the target's request log with 
 server's: same count, same bytes per request, same order per connection."""
 
 import subprocess
-import sys
 import time
 
 import pytest
@@ -11,20 +10,12 @@ import pytest
 from pyreplay.lab.load import LoadPlan
 from pyreplay.lab.requestlog import compare, connections
 from pyreplay.lab.services import ONLINE_PORT, run_load, wait_for_requests
-from pyreplay.lab.topology import HOST_ADDRESSES, lab
+from pyreplay.lab.topology import HOST_ADDRESSES
 
-from pyreplay.lab.replay_lab import PY, start_servers, with_prefix
+from pyreplay.lab.replay_lab import PY, with_prefix
 
 pytestmark = pytest.mark.netns
 ONLINE = HOST_ADDRESSES["online"]
-
-
-@pytest.fixture(scope="module")
-def rl():
-    with lab() as the_lab:
-        replay_lab = start_servers(the_lab)
-        replay_lab.start_intercept()
-        yield replay_lab
 
 
 def load(rl, prefix, requests, concurrency, **kw):
