@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pyreplay.lab.requestlog import read_log  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, lab  # noqa: E402
+from pyreplay.lab.usage import reap  # noqa: E402
 from pyreplay.packet.pcap import PcapWriter  # noqa: E402
 from pyreplay.packet.segment import ACK, FIN, PSH, SYN, Segment, TcpOptions  # noqa: E402
 from pyreplay.packet.tcpip import build_packet  # noqa: E402
@@ -83,20 +84,10 @@ def run_burn(the_lab, args: list[str], timeout: float) -> tuple[Usage, str]:
             "-c", the_lab.client_pool, *args]
     started = time.monotonic()
     proc = the_lab.spawn("online", argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    deadline = started + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
+    reaped = reap(proc, timeout)
     out = proc.stdout.read()
     proc.stdout.close()
-    return Usage(usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, time.monotonic() - started,
-                 os.waitstatus_to_exitcode(status)), out
+    return Usage(reaped.cpu, reaped.maxrss_mb, time.monotonic() - started, reaped.returncode), out
 
 
 def main() -> int:

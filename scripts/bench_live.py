@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import re
 import signal
 import subprocess
@@ -33,6 +32,7 @@ from pyreplay.lab.replay_lab import PY, TRANSFER, start_servers, with_prefix  # 
 from pyreplay.lab.requestlog import compare  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, lab  # noqa: E402
+from pyreplay.lab.usage import reap  # noqa: E402
 
 SECTION = "## Live copy"
 
@@ -66,17 +66,9 @@ def _start(rl, role: str, argv: list[str], log: Path, ready: str, timeout: float
 def _stop(proc: subprocess.Popen, sig: int, timeout: float = 30.0) -> tuple[str, float, float]:
     """Signal, read stdout to EOF, reap with wait4: (stdout, CPU-s, peak RSS MB)."""
     proc.send_signal(sig)
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    reaped = reap(proc, timeout)
     out = proc.stdout.read()
-    return out, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return out, reaped.cpu, reaped.maxrss_mb
 
 
 def run_one(rl, method: str, mode: str, rate: float, requests: int, concurrency: int, tag: str,

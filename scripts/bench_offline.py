@@ -41,6 +41,7 @@ from pyreplay.lab.load import LoadPlan  # noqa: E402
 from pyreplay.lab.requestlog import compare, read_log  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, run_load, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
+from pyreplay.lab.usage import reap  # noqa: E402
 from pyreplay.packet.pcap import PcapWriter  # noqa: E402
 
 PY = sys.executable
@@ -87,18 +88,8 @@ def tool(profile: Path) -> list[str]:
 
 def wait_usage(proc: subprocess.Popen, started: float, timeout: float) -> Usage:
     """Reap ``proc`` with its rusage, killing it if it outlives ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid == proc.pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
-            break
-        time.sleep(0.01)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Usage(usage.ru_utime + usage.ru_stime, usage.ru_stime, usage.ru_maxrss / 1024, time.monotonic() - started)
+    reaped = reap(proc, timeout)
+    return Usage(reaped.cpu, reaped.sys, reaped.maxrss_mb, time.monotonic() - started)
 
 
 def record(the_lab: Lab, name: str, plan: LoadPlan) -> Path:
