@@ -85,8 +85,25 @@ class Hello:
         _check_str("name", self.name, MAX_NAME_LEN)
 
 
+class _RouteMessage:
+    """Fields check and route key shared by Register and Unregister (which stay distinct types)."""
+
+    __slots__ = ()
+    client_addr: bytes
+    client_port: int
+    target_addr: bytes
+    target_port: int
+
+    def __post_init__(self) -> None:
+        _check_endpoints(self.client_addr, self.client_port, self.target_addr, self.target_port)
+
+    @property
+    def key(self) -> RouteKey:
+        return (self.client_addr, self.client_port, self.target_addr, self.target_port)
+
+
 @dataclass(frozen=True, slots=True)
-class Register:
+class Register(_RouteMessage):
     """Responses for this connection (as the target sees it) belong to the sender."""
 
     client_addr: bytes
@@ -94,29 +111,15 @@ class Register:
     target_addr: bytes
     target_port: int
 
-    def __post_init__(self) -> None:
-        _check_endpoints(self.client_addr, self.client_port, self.target_addr, self.target_port)
-
-    @property
-    def key(self) -> RouteKey:
-        return (self.client_addr, self.client_port, self.target_addr, self.target_port)
-
 
 @dataclass(frozen=True, slots=True)
-class Unregister:
+class Unregister(_RouteMessage):
     """The sender's session on this connection ended; forget its route."""
 
     client_addr: bytes
     client_port: int
     target_addr: bytes
     target_port: int
-
-    def __post_init__(self) -> None:
-        _check_endpoints(self.client_addr, self.client_port, self.target_addr, self.target_port)
-
-    @property
-    def key(self) -> RouteKey:
-        return (self.client_addr, self.client_port, self.target_addr, self.target_port)
 
 
 @dataclass(frozen=True, slots=True)
