@@ -62,8 +62,6 @@ class Replay:
         self.session_config = session_config_for(config)
         self.tables = [SessionTable(self._factory(k), linger=self.session_config.linger)
                        for k in range(config.copies)]
-        self._table_of_identity: dict[tuple[bytes, int], int] = {}
-        self._keys: dict[tuple[bytes, int], ClientKey] = {}
         self.stats = ReplayStats()
         self._now = 0.0
         self._mtu = config.mtu
@@ -91,10 +89,14 @@ class Replay:
         self._now = now
         self.stats.responses += 1
         self.stats.last_activity = now
-        index = self._table_of_identity.get((summary.dst, summary.dport))
-        if index is None:
-            self.stats.skipped["response for no session of ours"] += 1
-            return
+        if len(self.tables) == 1:
+            index = 0  # the table routes it, lingering sessions included
+        else:
+            owner = self.allocator.owner(summary.dst, summary.dport)  # live identities only
+            if owner is None:
+                self.stats.skipped["response for no session of ours"] += 1
+                return
+            index = owner.copy
         self._execute(self.tables[index].handle_response(summary, now=now), index, now)
 
     def tick(self, now: float) -> None:
@@ -142,8 +144,6 @@ class Replay:
             except PoolExhausted:
                 self.stats.skipped["client pool exhausted"] += 1
                 return None
-            self._table_of_identity[identity] = copy_index
-            self._keys[identity] = key
             return Session(self.session_config, identity, (transfer.target_addr, transfer.target_port))
         return make
 
@@ -165,16 +165,16 @@ class Replay:
             elif kind is Finished:
                 self.stats.outcomes[command.outcome.value] += 1
                 if command.client is not None:
-                    key = self._keys.pop(command.client, None)
+                    key = self.allocator.owner(*command.client)
                     if key is not None:
                         self.allocator.release(key, now)
             else:
                 raise TypeError(f"not a session command: {command!r}")
 
     def _send(self, segment: Segment, now: float) -> None:
+        """A segment that may not fit the MTU (GRO/GSO frames): split, then send each piece."""
         self.stats.last_activity = now
-        pieces = [segment] if len(segment.payload) + 60 <= self.config.mtu else split_to_mtu(segment, self.config.mtu)
-        for piece in pieces:
+        for piece in split_to_mtu(segment, self._mtu):
             self._emit(build_packet(piece), now)
             self.stats.packets_sent += 1
 
