@@ -51,11 +51,12 @@ class InterceptStats:
 
 
 class _Peer:
-    __slots__ = ("conn", "batcher")
+    __slots__ = ("conn", "batcher", "watching_write")
 
     def __init__(self, conn: ChannelConnection) -> None:
         self.conn = conn
         self.batcher = ResponseBatcher()
+        self.watching_write = False  # what the selector is told, so it changes only when needed
 
 
 class Intercept:
@@ -92,9 +93,11 @@ class Intercept:
             while not self._stopping:
                 self.step(timeout=self._timeout())
                 if next_report is not None and self.clock() >= next_report:
+                    self._refresh_capture_stats()
                     log.info("intercept: %s", self.stats.line(self.router))
                     next_report += report_every
         finally:
+            self._refresh_capture_stats()
             self.close()
         log.info("intercept: exit: %s", self.stats.line(self.router))
         return self.stats
@@ -137,8 +140,12 @@ class Intercept:
         for summary in summaries:
             for conn_id, item in route(summary, now):
                 self._deliver(conn_id, item, now)
+
+    def _refresh_capture_stats(self) -> None:
+        """Read loss counters when they are reported, not per drain (each read is a syscall);
+        the kernel keeps counting in between."""
         self.stats.not_tcp = sum(c.not_tcp for c in self.captures)
-        self.stats.kernel_drops += capture.kernel_drops()
+        self.stats.kernel_drops += sum(c.kernel_drops() for c in self.captures)
 
     def _deliver(self, conn_id: int, summary, now: float) -> None:
         peer = self.peers.get(conn_id)
@@ -182,9 +189,11 @@ class Intercept:
             self._drop(peer, str(exc), None)
 
     def _update_interest(self, peer: _Peer) -> None:
-        if peer.conn.fileno() < 0:
+        want_write = peer.conn.wants_write
+        if want_write == peer.watching_write or peer.conn.fileno() < 0:
             return
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if peer.conn.wants_write else 0)
+        peer.watching_write = want_write
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
         self.selector.modify(peer.conn, events, peer)
 
     def _drop(self, peer: _Peer, reason: str, kind: str | None) -> None:
