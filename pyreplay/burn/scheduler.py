@@ -5,8 +5,11 @@ Contract: ``Scheduler(index, identities, session_config, plan, report, start)``;
 calls ``tick(now)`` at ``next_deadline()`` (early calls are harmless), ``response(summary, now)``
 for every intercept summary and ``shutdown(now)`` at the end, and executes the returned session
 commands (``Send``/``Register``/``Unregister``; ``Finished`` is already handled here) in order.
-``done`` turns true when every user ran its passes (``--loop``) or ``--duration`` is over
-(with ``comet`` and a duration: only when it is over, so the connections stay open that long).
+``done`` turns true when every user ran its passes (``--loop``) or ``--duration`` is over.
+With ``comet`` and a duration: only when it is over, so the connections stay open that long.
+With ``comet`` and no duration: once every user ran its passes and nothing moved (no response
+arrived, nothing was sent) for ``plan.idle`` seconds, as tcpburn's comet mode keeps running
+while responses arrive; a target that pushes forever needs ``--duration``.
 
 Rules:
 * Connection n (user n % users, pass n // users) replays session n mod S from its own identity
@@ -17,9 +20,13 @@ Rules:
   ``user start + offset_k / acceleration``; the session holds a new request until the previous
   response is complete, so a think time (captured gap / acceleration) follows each response.
 * A session whose capture has no FIN/RST (or any session with ``comet``) is "open at end" once
-  every captured byte was sent and its last response completed: it counts as finished, its
-  connection stays open (the target's FIN is answered by the engine) until the user starts its
-  next pass or the run ends, when it is reset.
+  every captured segment was fed, every distinct captured stream byte was sent (retransmitted or
+  overlapping captured segments count once) and its last response completed (the session is
+  ESTABLISHED again); or, when some captured bytes can never be sent (garbage beyond the
+  stream), once all that was fed sits ESTABLISHED and idle (nothing sent or received on the
+  connection) for ``plan.idle`` seconds. It counts as finished, its connection stays open (the
+  target's FIN is answered by the engine) until the user starts its next pass or the run ends,
+  when it is reset.
 * A finished connection keeps receiving responses for ``plan.linger`` seconds (late packets are
   absorbed), then its identity is released (it then rests in the pool's quarantine).
 * Latency per request: first byte sent -> first response byte reported.
@@ -32,7 +39,7 @@ import itertools
 from collections import deque
 from dataclasses import dataclass
 
-from pyreplay.packet.segment import ResponseSummary
+from pyreplay.packet.segment import SYN, ResponseSummary
 from pyreplay.session.commands import Command, Finished
 from pyreplay.session.config import SessionConfig
 from pyreplay.session.events import ClientSegment, Shutdown, TargetResponse, Tick
@@ -55,18 +62,20 @@ class BurnPlan:
     loops: int = 1  # passes per user; 0: until the duration ends
     duration: float | None = None
     linger: float = 6.0
+    idle: float = 3.0  # s without movement: comet runs end, a stuck open-at-end user counts as open
 
     def __post_init__(self) -> None:
-        if self.users < 1 or self.rate <= 0 or self.acceleration <= 0 or self.loops < 0 or self.linger < 0:
+        if (self.users < 1 or self.rate <= 0 or self.acceleration <= 0 or self.loops < 0 or self.linger < 0
+                or self.idle < 0):
             raise ValueError(f"invalid burn plan {self!r}")
 
 
 class _User:
     __slots__ = ("uid", "user", "captured", "identity", "session", "start", "next_seg", "req_at",
-                 "requests", "state", "open_at_end", "scheduled")
+                 "requests", "state", "open_at_end", "scheduled", "stream_bytes", "moved", "idle_at")
 
     def __init__(self, uid: int, user: int, captured: CapturedSession, identity: Identity,
-                 session: Session, start: float) -> None:
+                 session: Session, start: float, stream_bytes: int) -> None:
         self.uid = uid
         self.user = user
         self.captured = captured
@@ -79,6 +88,9 @@ class _User:
         self.state = "running"  # running -> open (open at end) / finished -> gone
         self.open_at_end = False
         self.scheduled: float | None = None
+        self.stream_bytes = stream_bytes  # distinct captured payload bytes (retransmissions once)
+        self.moved = start  # last time the connection sent or received anything
+        self.idle_at: float | None = None  # pending idle check (heap entry)
 
 
 class Scheduler:
@@ -102,6 +114,9 @@ class Scheduler:
         self._feed: list[tuple[float, int, int]] = []
         self._deadlines: list[tuple[float, int, int]] = []
         self._linger: list[tuple[float, int]] = []
+        self._idle: list[tuple[float, int, int]] = []
+        self._stream_bytes: list[int | None] = [None] * len(index)
+        self._last_moved = start
         self._ids = itertools.count()
         self._stopped = False
         self._running = 0  # users whose connection is neither finished nor open-at-end
@@ -118,7 +133,9 @@ class Scheduler:
             return True
         if self.plan.comet and self.end is not None:
             return False  # comet with a duration: hold the connections open until it ends
-        return not self._ready and self._running == 0
+        if self._ready or self._running:
+            return False
+        return not self.plan.comet or self._now_seen >= self._last_moved + self.plan.idle
 
     @property
     def live_connections(self) -> int:
@@ -130,9 +147,11 @@ class Scheduler:
             free_at = self.identities.next_free_at()
             if free_at is not None:
                 candidates.append(max(self._next_start, free_at))
-        for heap in (self._feed, self._linger):
+        for heap in (self._feed, self._linger, self._idle):
             if heap:
                 candidates.append(heap[0][0])
+        if self.plan.comet and self.end is None and not self._ready and not self._running and not self._stopped:
+            candidates.append(self._last_moved + self.plan.idle)
         while self._deadlines:
             at, _, uid = self._deadlines[0]
             u = self._users.get(uid)
@@ -148,6 +167,7 @@ class Scheduler:
         self._out = out = []
         self._now_seen = max(self._now_seen, now)
         self._release_lingering(now)
+        self._check_idle(now)
         self._ignite(now)
         self._feed_due(now)
         self._fire_deadlines(now)
@@ -205,9 +225,13 @@ class Scheduler:
         if previous is not None:
             self._deliver(previous, Shutdown(), now)
         uid = pass_ * self.plan.users + user
-        captured = self.index[session_for(uid, len(self.index))]
+        n = session_for(uid, len(self.index))
+        captured = self.index[n]
+        distinct = self._stream_bytes[n]
+        if distinct is None:
+            distinct = self._stream_bytes[n] = stream_bytes(captured)
         session = Session(self.session_config, identity, captured.target)
-        u = _User(uid, user, captured, identity, session, now)
+        u = _User(uid, user, captured, identity, session, now, distinct)
         self._users[uid] = u
         self._by_identity[identity] = u
         self._running += 1
@@ -252,6 +276,8 @@ class Scheduler:
     def _deliver(self, u: _User, event, now: float) -> None:
         session = u.session
         commands = session.handle(event, now=now)
+        if commands or type(event) is TargetResponse:
+            u.moved = self._last_moved = now
         requests = session.counters["requests"]
         if requests != u.requests:
             for _ in range(requests - u.requests):
@@ -263,8 +289,12 @@ class Scheduler:
         for command in commands:
             if type(command) is Finished:
                 self._finished(u, command, now)
-        if u.state == "running" and u.next_seg >= len(u.captured.segments) and self._idle_open(u):
-            self._mark_open(u, now)
+        if u.state == "running" and self._may_stay_open(u):
+            if session.counters["bytes_sent"] >= u.stream_bytes or now >= u.moved + self.plan.idle:
+                self._mark_open(u, now)
+            elif u.idle_at is None:  # bytes it can never send: open once idle (checked in tick)
+                u.idle_at = u.moved + self.plan.idle
+                heapq.heappush(self._idle, (u.idle_at, next(self._ids), u.uid))
         if u.state in ("running", "open"):
             at = session.next_deadline()
             if at != u.scheduled:
@@ -272,13 +302,31 @@ class Scheduler:
                 if at is not None:
                     heapq.heappush(self._deadlines, (at, next(self._ids), u.uid))
 
-    def _idle_open(self, u: _User) -> bool:
-        session = u.session
+    def _may_stay_open(self, u: _User) -> bool:
+        """Everything captured was fed and no response is outstanding, and the session is one
+        that is left open at the end (comet, or the capture never closed it)."""
         return (
             (self.plan.comet or not u.captured.has_fin)
-            and session.phase is Phase.ESTABLISHED
-            and session.counters["bytes_sent"] >= u.captured.payload_bytes
+            and u.next_seg >= len(u.captured.segments)
+            and u.session.phase is Phase.ESTABLISHED
         )
+
+    def _check_idle(self, now: float) -> None:
+        heap = self._idle
+        while heap and heap[0][0] <= now:
+            _, _, uid = heapq.heappop(heap)
+            u = self._users.get(uid)
+            if u is None or u.idle_at is None:
+                continue
+            u.idle_at = None
+            if u.state != "running" or not self._may_stay_open(u):
+                continue
+            if now >= u.moved + self.plan.idle:
+                self.report.error("open at end with captured bytes never sent")
+                self._mark_open(u, now)
+            else:
+                u.idle_at = u.moved + self.plan.idle
+                heapq.heappush(heap, (u.idle_at, next(self._ids), u.uid))
 
     def _mark_open(self, u: _User, now: float) -> None:
         u.state = "open"
@@ -320,3 +368,29 @@ class Scheduler:
         if self._by_identity.get(u.identity) is u:
             del self._by_identity[u.identity]
             self.identities.release(u.identity, now)
+
+
+def stream_bytes(captured: CapturedSession) -> int:
+    """Distinct client payload bytes of a captured session: the union of the segments' sequence
+    ranges (a retransmitted or overlapping captured segment counts once). With a captured SYN the
+    stream starts after it; bytes before the stream (stale segments) are not counted."""
+    spans = []
+    base = None
+    for seg in captured.segments:
+        if seg.flags & SYN:
+            base = (seg.seq + 1) & 0xFFFFFFFF
+        elif seg.payload:
+            if base is None:
+                base = seg.seq
+            start = (seg.seq - base) & 0xFFFFFFFF
+            if start >= 0x80000000:
+                start -= 0x100000000
+            spans.append((start, start + len(seg.payload)))
+    total = 0
+    reached = 0
+    for start, end in sorted(spans):
+        start = max(start, reached)
+        if end > start:
+            total += end - start
+            reached = end
+    return total

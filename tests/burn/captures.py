@@ -55,6 +55,12 @@ def session(port: int, requests: list[bytes], *, t0: float = 0.0, think: float =
     return out
 
 
+def client_packet(port: int, seq: int, ack: int, payload: bytes = b"", *, flags: int = ACK | PSH,
+                  online_port: int = 80) -> bytes:
+    """One captured client packet of a ``session(port, ...)`` (e.g. a retransmission or a stray one)."""
+    return build_packet(Segment(CLIENT, ONLINE, port, online_port, seq, ack, flags, 64000, TcpOptions(), payload))
+
+
 def merged(*sessions: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
     return sorted((r for s in sessions for r in s), key=lambda r: r[0])
 

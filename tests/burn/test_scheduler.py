@@ -4,7 +4,7 @@ times, comet, loops, duration, latency."""
 from pyreplay.packet.segment import FIN, RST, SYN
 from pyreplay.session.commands import Register, Unregister
 
-from .captures import merged, session
+from .captures import client_packet, merged, session
 from .virtual import run, shutdown
 
 REQ = [b"GET /1 HTTP/1.1\r\n\r\n", b"GET /2 HTTP/1.1\r\n\r\n"]
@@ -112,3 +112,101 @@ def test_comet_with_a_duration_holds_connections_open_for_the_whole_duration():
     r = run(four_sessions(), users=4, comet=True, duration=3.0)
     assert 2.99 <= r.end <= 3.01 and r.report.outcomes == {"open_at_end": 4}
     assert r.scheduler.live_connections == 4
+
+
+# ---- runs that must end by themselves (comet without --duration, captures never closed) -------
+
+def with_retransmitted_first_request(close):
+    """A capture in which the client retransmitted its first request (same seq, same bytes)."""
+    records = session(4000, REQ, close=close)
+    return sorted(records + [(0.0035, client_packet(4000, 1001, 5001, REQ[0]))], key=lambda r: r[0])
+
+
+def test_comet_run_with_a_retransmission_in_the_capture_ends_by_itself():
+    r = run(with_retransmitted_first_request("fin"), users=3, comet=True, until=600.0)
+    assert r.scheduler.done, "comet without --duration must end once every user replayed its session"
+    assert r.report.outcomes == {"open_at_end": 3}
+    assert r.report.requests == r.report.responses == 6
+    assert all(payload == REQ[0] + REQ[1] for payload in payload_by_identity(r).values())
+    assert r.end < 3.5  # the last response, then the idle period (3 s), not a timeout
+    assert not r.report.errors
+
+
+def test_capture_never_closed_with_a_retransmission_is_held_open_at_once():
+    r = run(with_retransmitted_first_request("none"), users=2, until=600.0)
+    assert r.scheduler.done and r.report.outcomes == {"open_at_end": 2}
+    assert r.end < 0.5  # no idle wait outside comet: done after the last response
+    assert r.scheduler.live_connections == 2
+
+
+def test_comet_run_ends_after_the_idle_period_and_a_push_from_the_target_postpones_it():
+    from pyreplay.packet.segment import ACK, PSH, ResponseSummary
+
+    r = run(four_sessions(), users=4, comet=True, until=1.0)
+    sched = r.scheduler
+    assert r.report.outcomes == {"open_at_end": 4} and not sched.done
+    last = max(t for t, _ in r.sent)  # the last packet sent: an ACK of the last response
+    assert sched.next_deadline() == last + 3.0
+    sched.tick(last + 2.999)
+    assert not sched.done
+    (addr, port), segs = next(iter(r.by_identity().items()))
+    push_at = last + 2.5
+    ours = segs[-1][1]  # our last segment: its ack is the next byte the target sends
+    sched.response(ResponseSummary(ours.dst, addr, ours.dport, port, ours.ack, ours.seq, ACK | PSH, 64000, 20),
+                   push_at)
+    ack_at = sched.next_deadline()  # the delayed ACK of the pushed bytes
+    assert push_at < ack_at < push_at + 0.1
+    sent = sched.tick(ack_at)
+    assert [c.segment.flags for c in sent] == [ACK]
+    assert not sched.done, "a response 0.5 s before the end restarts the idle period"
+    assert sched.next_deadline() == ack_at + 3.0
+    sched.tick(ack_at + 2.999)
+    assert not sched.done
+    sched.tick(ack_at + 3.0)
+    assert sched.done
+    assert r.report.outcomes == {"open_at_end": 4} and sched.live_connections == 4
+
+
+def test_comet_waits_for_a_slow_target_longer_than_the_idle_period():
+    from pyreplay.session.config import SessionConfig
+
+    r = run(session(4000, REQ, think=0.01), users=2, comet=True, rtt=4.0, until=600.0,
+            session_config=SessionConfig(keepalive_timeout=1e7, handshake_timeout=20.0))
+    assert r.scheduler.done and r.report.outcomes == {"open_at_end": 2}
+    assert r.report.requests == r.report.responses == 4
+    assert r.end >= 3 * 4.0 + 3.0  # handshake and two requests, each a 4 s round trip, then idle
+
+
+def test_captured_bytes_that_can_never_be_sent_are_held_open_once_idle():
+    from pyreplay.session.config import SessionConfig
+
+    # A stray captured segment 5000 bytes past the stream: beyond the engine's 1000-byte horizon.
+    records = sorted(session(4000, REQ, close="none") + [(0.5, client_packet(4000, 1001 + 5000, 5101, b"x" * 20))],
+                     key=lambda r: r[0])
+    r = run(records, users=2, until=600.0,
+            session_config=SessionConfig(keepalive_timeout=1e7, max_buffered_bytes=1000))
+    assert r.scheduler.done and r.report.outcomes == {"open_at_end": 2}
+    last = max(t for t, _ in r.sent)  # the last ACK; feeding the stray segment at 0.5 s sends nothing
+    assert last < 0.5 and r.end == last + 3.0
+    assert r.report.errors["open at end with captured bytes never sent"] == 2
+    assert all(payload == REQ[0] + REQ[1] for payload in payload_by_identity(r).values())
+
+
+def test_stream_bytes_counts_each_captured_byte_once():
+    from pyreplay.burn import SessionIndex
+    from pyreplay.burn.scheduler import stream_bytes
+
+    from .virtual import TRANSFER
+
+    plain = SessionIndex.build(session(4000, REQ), TRANSFER)[0]
+    assert stream_bytes(plain) == plain.payload_bytes == 38
+    retransmitted = SessionIndex.build(with_retransmitted_first_request("fin"), TRANSFER)[0]
+    assert retransmitted.payload_bytes == 57 and stream_bytes(retransmitted) == 38
+    overlap = sorted(session(4000, REQ) + [(0.0035, client_packet(4000, 1011, 5001, REQ[0][10:] + REQ[1][:5]))],
+                     key=lambda r: r[0])
+    assert stream_bytes(SessionIndex.build(overlap, TRANSFER)[0]) == 38
+    isn = 2**32 - 10  # the stream wraps inside the first request
+    second = (isn + 1 + len(REQ[0])) % 2**32
+    wrapped = [(0.0, client_packet(4000, isn, 0, flags=SYN)), (0.01, client_packet(4000, isn + 1, 5001, REQ[0])),
+               (0.02, client_packet(4000, isn + 1, 5001, REQ[0])), (0.03, client_packet(4000, second, 5051, REQ[1]))]
+    assert stream_bytes(SessionIndex.build(wrapped, TRANSFER)[0]) == 38
