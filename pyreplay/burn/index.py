@@ -41,6 +41,7 @@ class CapturedSession:
     payload_bytes: int
     requests: int  # payload runs with a new client ACK: the requests the engine will pace
     has_fin: bool  # the capture closes the connection (client FIN or RST kept)
+    start: float = 0.0  # capture timestamp of its first stored packet (burn -T chains on it)
 
 
 @dataclass
@@ -140,7 +141,7 @@ class SessionIndex:
                     continue
             sessions.append(CapturedSession(b.key, b.target, tuple(b.segments), tuple(b.offsets),
                                             b.isn is not None, b.payload_bytes, b.requests,
-                                            any(s.flags & (FIN | RST) for s in b.segments)))
+                                            any(s.flags & (FIN | RST) for s in b.segments), b.start))
         faked = sum(1 for s in sessions if not s.has_syn)
         if faked:
             skipped["sessions: no SYN captured (handshake faked)"] = faked

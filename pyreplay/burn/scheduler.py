@@ -16,6 +16,10 @@ Rules:
   (``IdentityPool``: never two live users on one identity). A user starts its next pass after
   its previous connection finished. New connections start at most ``plan.rate`` per second,
   evenly spaced (no bursts, no catch-up after idle periods).
+* Topology (tcpburn ``-T``, ``plan.topology_window``): when connection n starts right after
+  connection n-1 and its session began at most the window after n-1's session in the capture,
+  it starts no earlier than n-1's start + that capture gap / acceleration (the captured order
+  and spacing of closely following sessions is kept; the rate still applies on top).
 * Captured client segment k of a session is fed to the user's ``Session`` no earlier than
   ``user start + offset_k / acceleration``; the session holds a new request until the previous
   response is complete, so a think time (captured gap / acceleration) follows each response.
@@ -63,10 +67,11 @@ class BurnPlan:
     duration: float | None = None
     linger: float = 6.0
     idle: float = 3.0  # s without movement: comet runs end, a stuck open-at-end user counts as open
+    topology_window: float | None = None  # -T seconds; None: starts follow the rate only
 
     def __post_init__(self) -> None:
         if (self.users < 1 or self.rate <= 0 or self.acceleration <= 0 or self.loops < 0 or self.linger < 0
-                or self.idle < 0):
+                or self.idle < 0 or not (self.topology_window is None or self.topology_window >= 0)):
             raise ValueError(f"invalid burn plan {self!r}")
 
 
@@ -122,6 +127,7 @@ class Scheduler:
         self._running = 0  # users whose connection is neither finished nor open-at-end
         self._out: list[Command] = []
         self._now_seen = float("-inf")
+        self._last_started: tuple[int, float] | None = None  # (connection, when) for -T
 
     # ------------------------------------------------------------------ public API
 
@@ -209,6 +215,10 @@ class Scheduler:
             return
         budget = MAX_STARTS_PER_TICK
         while self._ready and self._next_start <= now and budget:
+            chained = self._chained_start(*self._ready[0])
+            if chained > now:
+                self._next_start = chained
+                break
             identity = self.identities.acquire(now)
             if identity is None:
                 self.report.error("waits for a free client identity")
@@ -220,11 +230,27 @@ class Scheduler:
         if not self._ready or self._next_start < now - self._interval:
             self._next_start = max(self._next_start, now)  # no catch-up burst after idle time
 
+    def _chained_start(self, user: int, pass_: int) -> float:
+        """The earliest start -T allows for this connection (-inf: not chained)."""
+        window = self.plan.topology_window
+        if window is None or self._last_started is None:
+            return float("-inf")
+        uid = pass_ * self.plan.users + user
+        last_uid, last_at = self._last_started
+        k = session_for(uid, len(self.index))
+        if last_uid != uid - 1 or k == 0:
+            return float("-inf")
+        gap = self.index[k].start - self.index[k - 1].start
+        if not 0 <= gap <= window:
+            return float("-inf")
+        return last_at + gap / self.plan.acceleration
+
     def _start_user(self, user: int, pass_: int, identity: Identity, now: float) -> None:
         previous = self._open_of_user.pop(user, None)
         if previous is not None:
             self._deliver(previous, Shutdown(), now)
         uid = pass_ * self.plan.users + user
+        self._last_started = (uid, now)
         n = session_for(uid, len(self.index))
         captured = self.index[n]
         distinct = self._stream_bytes[n]
