@@ -7,9 +7,12 @@ Chosen policies (recorded here because they differ from the original):
 * RTO follows RFC 6298 from measured RTT samples (SYN -> SYN-ACK, then data -> ACK with Karn's
   rule), floored at ``rto_min``, doubled per retry up to ``rto_max``; ``max_retransmits``
   consecutive timeouts fail the session. The original used a fixed 100 ms and never resent a SYN.
-* A response counts as complete when the target has acked all sent data and no response byte
-  arrived for the quiet period ``clamp(quiet_rtt_factor * srtt + ack_delay, quiet_floor,
-  quiet_cap)``; srtt is the *target* path RTT, the one that spaces the target's flights.
+* A response counts as complete when the target has acked all sent data and either sent exactly
+  the online response's length (known from the captured client's next ACK; then it waits only
+  ``sized_response_grace`` before a next request, nothing before the client's FIN) or no
+  response byte arrived for the quiet period ``clamp(quiet_rtt_factor * srtt + ack_delay,
+  quiet_floor, quiet_cap)``; srtt is the *target* path RTT, the one that spaces the target's
+  flights. The quiet period alone caps a keep-alive connection at 1/quiet_floor requests/s.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ class SessionConfig:
     quiet_rtt_factor: float = 2.0
     quiet_floor: float = 0.05
     quiet_cap: float = 1.0
+    # a response as long as the online one (sized by the capture) is complete this soon
+    sized_response_grace: float = 0.001
 
     def __post_init__(self) -> None:
         positive = (
@@ -54,8 +59,8 @@ class SessionConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"SessionConfig.{name} must be > 0")
-        if self.ack_delay < 0:
-            raise ValueError("SessionConfig.ack_delay must be >= 0")
+        if self.ack_delay < 0 or self.sized_response_grace < 0:
+            raise ValueError("SessionConfig.ack_delay and sized_response_grace must be >= 0")
         if not 88 <= self.mss_for_fake_syn <= 65535:
             raise ValueError("SessionConfig.mss_for_fake_syn must be in 88..65535")
         if not 68 <= self.mtu <= 65535:

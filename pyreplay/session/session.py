@@ -8,8 +8,11 @@ into the target's space. Odd captured or target traffic is counted in ``counters
 only misuse (unknown event types, impossible transitions) raises.
 
 Pacing: a captured payload whose client ACK differs from the previous payload's starts a new
-request, which waits until the previous response is complete (``config.py`` documents the
-quiet-period rule); continuation and pipelined segments (same ACK) go at once.
+request, which waits until the previous response is complete; continuation and pipelined
+segments (same ACK) go at once. A response is complete when the target has sent as many bytes
+as the captured client acknowledged of the online response (the next request's or FIN's ACK
+minus the current request's; see ``_completion_wait``), else after the quiet period
+``config.py`` documents.
 """
 
 from __future__ import annotations
@@ -186,7 +189,7 @@ class Session:
         if self._persist_at is not None and self._persist_at < best:
             best = self._persist_at
         if phase is _AWAITING_RESPONSE and self._response_bytes > 0 and self._snd_una == self._snd_nxt:
-            at = self._last_response_at + self._quiet_period()
+            at = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
             if at < best:
                 best = at
         stream = self._stream
@@ -463,7 +466,7 @@ class Session:
         if self.phase is Phase.CLOSE_WAIT and stream.has_pending:
             self._reconnect("target closed with client data left", send_rst=True, now=now)
             return
-        self._complete_response_if_quiet(now)
+        self._complete_response_if_done(now)
         self._send_data(now)
         if self._client_reset and self.phase is not Phase.AWAITING_RESPONSE:
             if not stream.has_pending:
@@ -737,7 +740,7 @@ class Session:
         if self._persist_at is not None:
             d["persist"] = self._persist_at
         if self._response_complete_pending():
-            d["response_quiet"] = self._last_response_at + self._quiet_period()
+            d["response_quiet"] = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
         if stream.has_gap and self._gap_since is not None:
             d["capture_gap"] = self._gap_since + c.capture_gap_timeout
         if self._waiting_on_target():
@@ -757,11 +760,52 @@ class Session:
             and self._snd_una == self._snd_nxt
         )
 
-    def _complete_response_if_quiet(self, now: float) -> None:
+    def _complete_response_if_done(self, now: float) -> None:
         if self._response_complete_pending():
-            if now >= self._last_response_at + self._quiet_period():
+            sized = self._response_sized_by_capture()
+            if now >= self._last_response_at + self._completion_wait(sized):
                 self.counters["responses"] += 1
+                if sized is not None:
+                    self.counters["responses_sized_by_capture"] += 1
                 self._to(Trigger.RESPONSE_DONE, now)
+
+    def _completion_wait(self, sized: str | None) -> float:
+        """How long after its last byte a response counts as complete.
+
+        Sized by the capture and followed by the client's FIN: at once. Followed by another
+        request: after ``sized_response_grace``, so a FIN the target sends right after its
+        response (a server that closes) arrives before a request is put on a closing connection.
+        Not sized: the quiet period.
+        """
+        if sized == "fin":
+            return 0.0
+        if sized == "request":
+            return self.config.sized_response_grace
+        return self._quiet_period()
+
+    def _response_sized_by_capture(self) -> str | None:
+        """"request"/"fin" if the target sent exactly as many bytes as the online server did.
+
+        The captured client's next request (or its FIN) acknowledges the whole online response,
+        so its ACK minus the current request's ACK is the online response's length. A response
+        of another length (a changed target, a server FIN counted in the ACK) is left to the
+        quiet period.
+        """
+        request_ack = self._request_ack
+        if request_ack is None:
+            return None
+        stream = self._stream
+        chunk = stream.peek()
+        if chunk is not None:
+            next_ack, after = chunk.client_ack, "request"
+            if next_ack is None or next_ack == request_ack:
+                return None
+        elif stream.fin_reached and self._client_fin_template is not None \
+                and self._client_fin_template.flags & ACK:
+            next_ack, after = self._client_fin_template.ack, "fin"
+        else:
+            return None
+        return after if seq_diff(next_ack, request_ack) == self._response_bytes else None
 
     def _on_tick(self, now: float) -> None:
         due = [(at, _TIMER_RANK[name], name) for name, at in self._deadlines().items() if at <= now]
@@ -806,7 +850,7 @@ class Session:
             self._send_ack()
             self._delack_at = None
         elif name == "response_quiet":
-            self._complete_response_if_quiet(now)
+            self._complete_response_if_done(now)
 
     def _on_retransmit_timeout(self, now: float) -> None:
         if self.phase is Phase.SYN_SENT:

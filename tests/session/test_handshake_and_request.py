@@ -35,19 +35,14 @@ def test_scenario_1_keepalive_two_requests_paced_by_response_then_fin():
     assert brief(pb.client(req1, at=0.011)) == [("PSH|ACK", s(CISN + 1), s(TISN + 1), b"GET /1")]
     # response of 100 bytes: ACKed after the delayed-ACK time, not at once
     assert pb.respond(0, 100, CISN + 7, at=0.02) == []
+    # req2 acks the online server's 100-byte response: the target sent exactly that, so the
+    # response is complete and req2 goes at once, acking the response (no delayed ACK left)
     req2 = cseg(CISN + 7, OISN + 101, flags=PSH | ACK, payload=b"GET /2")
-    assert pb.client(req2, at=0.03) == []  # new request (ACK moved): waits for the response
-    assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 7), s(TISN + 101))]
-    assert pb.now == 0.02 + pb.config.ack_delay
-    out = pb.advance_to_deadline()  # quiet period over: response complete
-    assert brief(out) == [("PSH|ACK", s(CISN + 7), s(TISN + 101), b"GET /2")]
-    quiet = max(pb.config.quiet_floor, 2 * 0.01 + pb.config.ack_delay)
-    assert abs(pb.now - (0.02 + quiet)) < 1e-9
-    # response 2, client FIN captured meanwhile: FIN only after resp2 completes and all acked
+    assert brief(pb.client(req2, at=0.03)) == [("PSH|ACK", s(CISN + 7), s(TISN + 101), b"GET /2")]
+    assert pb.session.counters["responses_sized_by_capture"] == 1
+    # response 2, client FIN captured first: the FIN goes once resp2 is as long as the FIN's ACK says
     assert pb.client(cseg(CISN + 13, OISN + 201, flags=FIN | ACK), at=pb.now + 0.001) == []
-    assert pb.respond(100, 100, CISN + 13, at=pb.now + 0.01) == []
-    assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 13), s(TISN + 201))]
-    assert brief(pb.advance_to_deadline()) == [("FIN|ACK", s(CISN + 13), s(TISN + 201))]
+    assert brief(pb.respond(100, 100, CISN + 13, at=pb.now + 0.01)) == [("FIN|ACK", s(CISN + 13), s(TISN + 201))]
     assert pb.session.phase is Phase.FIN_WAIT
     assert brief(pb.target(resp(TISN + 201, CISN + 14, flags=FIN | ACK), at=pb.now + 0.01)) == [
         ("ACK", s(CISN + 14), s(TISN + 202)), ("unregister",), ("finished", "complete")
@@ -55,6 +50,22 @@ def test_scenario_1_keepalive_two_requests_paced_by_response_then_fin():
     assert pb.session.outcome is Outcome.COMPLETE
     assert pb.session.counters["requests"] == 2 and pb.session.counters["resets_sent"] == 0
     assert not any(isinstance(c, Send) and c.segment.flags & RST for c in pb.log)
+
+
+def test_response_of_another_length_than_online_completes_after_quiet_period():
+    pb = Playbook()
+    pb.open_with_syn()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"GET /1"))
+    t0 = pb.now
+    # the online response was 100 bytes (req2 acks OISN+101), the target answers 90
+    pb.client(cseg(CISN + 7, OISN + 101, payload=b"GET /2"), at=t0 + 0.001)
+    assert pb.respond(0, 90, CISN + 7, at=t0 + 0.02) == []
+    assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 7), s(TISN + 91))]
+    out = pb.advance_to_deadline()
+    assert brief(out) == [("PSH|ACK", s(CISN + 7), s(TISN + 91), b"GET /2")]
+    assert pb.now >= t0 + 0.02 + pb.config.quiet_floor
+    assert pb.session.counters["responses"] == 1
+    assert pb.session.counters["responses_sized_by_capture"] == 0
 
 
 def test_handshake_ack_is_generated_when_not_captured_yet():

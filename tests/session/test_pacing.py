@@ -2,7 +2,7 @@
 
 from pyreplay.session.state import Phase
 
-from session_playbook import ACK, CISN, OISN, PSH, SYN, TISN, Playbook, brief, cseg, resp, s
+from session_playbook import ACK, CISN, FIN, OISN, PSH, SYN, TISN, Playbook, brief, cseg, resp, s
 
 
 def _established(**config):
@@ -23,7 +23,8 @@ def test_scenario_9_pipelined_and_continuation_segments_go_back_to_back():
 def test_scenario_10_next_request_waits_for_quiet_period_after_last_response_byte():
     pb = _established()
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
-    pb.client(cseg(CISN + 3, OISN + 51, payload=b"q2"), at=pb.now + 0.001)
+    # the online response was 60 bytes; the target's is 50, so only silence tells its end
+    pb.client(cseg(CISN + 3, OISN + 61, payload=b"q2"), at=pb.now + 0.001)
     t0 = pb.now
     for i in range(5):  # response arrives in five flights 10 ms apart
         assert all(c[0] == "ACK" for c in brief(pb.respond(10 * i, 10, CISN + 3, at=t0 + 0.01 * (i + 1))))
@@ -34,6 +35,33 @@ def test_scenario_10_next_request_waits_for_quiet_period_after_last_response_byt
         out = pb.advance_to_deadline()
     assert pb.now >= last + pb.config.quiet_floor
     assert brief(out)[-1] == ("PSH|ACK", s(CISN + 3), s(TISN + 51), b"q2")
+
+
+def test_response_as_long_as_online_one_releases_next_request_after_the_grace_only():
+    pb = _established()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    pb.client(cseg(CISN + 3, OISN + 51, payload=b"q2"), at=pb.now + 0.001)  # online: 50 bytes
+    t0 = pb.now
+    for i in range(5):  # the target's 50 bytes in five flights 0.1 ms apart
+        assert pb.respond(10 * i, 10, CISN + 3, at=t0 + 0.0001 * (i + 1)) == []
+    last = pb.now
+    assert pb.session.next_deadline() == last + pb.config.sized_response_grace
+    out = pb.advance_to_deadline()
+    assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 51), b"q2")]
+    assert pb.session.counters["responses_sized_by_capture"] == 1
+
+
+def test_server_fin_right_after_a_sized_response_wins_over_the_next_request():
+    """A server that closes after answering: the next request must go on a new connection."""
+    pb = _established()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    pb.client(cseg(CISN + 3, OISN + 11, payload=b"q2"), at=pb.now + 0.001)
+    t0 = pb.now + 0.01
+    assert pb.respond(0, 10, CISN + 3, at=t0) == []
+    out = pb.target(resp(TISN + 11, CISN + 3, flags=FIN | ACK), at=t0 + pb.config.sized_response_grace / 2)
+    assert not any(c[0] == "PSH|ACK" and c[3] == b"q2" and c[2] == s(TISN + 12) for c in brief(out)
+                   if len(c) > 3)
+    assert pb.session.counters["reconnects"] == 1
 
 
 def test_response_is_not_complete_until_target_acked_all_request_bytes():
@@ -89,7 +117,7 @@ def test_quiet_period_scales_with_measured_target_rtt_and_is_capped():
     pb.client(cseg(CISN, flags=SYN))
     pb.target(resp(TISN, CISN + 1, flags=SYN | ACK), at=0.2)  # 200 ms target RTT
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
-    pb.client(cseg(CISN + 3, OISN + 11, payload=b"q2"))
+    pb.client(cseg(CISN + 3, OISN + 12, payload=b"q2"))  # online response 11 bytes, target's 10
     pb.respond(0, 10, CISN + 3, at=0.4)
     quiet = min(pb.config.quiet_cap, 2 * 0.2 + pb.config.ack_delay)
     assert pb.session.next_deadline() == 0.4 + pb.config.ack_delay
