@@ -7,8 +7,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 
 # bcc (python3-bpfcc) brings libbcc and its LLVM; linux-libc-dev gives the uapi headers that
-# pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none).
-apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps)
+# pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none);
+# wrk is the load generator of scripts/bench_live.py for rates the lab's Python generator cannot offer.
+apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps wrk)
 
 missing=()
 for p in "${apt_packages[@]}"; do
