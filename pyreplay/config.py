@@ -15,6 +15,10 @@ Deliberate differences from the C originals (reference/tcpcopy-behaviour.md §1)
 - ``-f`` picks a share of the port space (``INDEX`` of 32, or ``INDEX/COUNT``) so copy processes
   sharing a pool never collide; see ``PortSlice``.
 - ``-r 100`` means all sessions; 0 is rejected. ``-P`` is honoured (the original ignored it).
+- Flags of the originals with nothing to act on here (tcpcopy ``-R -U -C -B -S -o``, intercept
+  ``-x -q -c``, tcpburn ``-S -C -o``) are validated and accepted so existing command lines run;
+  each one given adds one warning saying it has no effect and why (see docs/decisions.md).
+- intercept ``-t`` (rejected by the original as "illegal argument") sets the route idle timeout.
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ BURN_PORTS = (32768, 61000)  # tcpburn user ports (FIRST_PORT..LAST_PORT)
 BURN_DEFAULT_TIMEOUT = 75.0  # s, the original's code default (its help says 120)
 BURN_DEFAULT_RATE = 1024  # new users per second
 MAX_IFNAME = 15  # IFNAMSIZ - 1
+MAX_CHANNEL_CONNECTIONS = 11  # tcpcopy -C (MAX_CONN_NUM)
+BURN_MAX_CHANNEL_CONNECTIONS = 16  # tcpburn -C (MAX_CONNECTION_NUM)
+MAX_SESSION_POOL_KB = 63  # tcpcopy -U: stored as a 16-bit byte count
+RECONNECT_INTERVAL = 12.0  # s, tcpcopy -L: RETRY_INTERVAL between reconnection attempts
+MAX_COMBINE = 1024  # intercept -n: summaries per channel frame (a frame holds 2520)
+MAX_DELAY_CAPACITY = 1 << 24  # intercept -s: early responses held, ~200 bytes each
+IGNITION_TICKS_PER_SECOND = 1000  # tcpburn's ignition timer fires every millisecond (-A)
 
 
 class ConfigError(ValueError):
@@ -495,6 +506,75 @@ def _mtu(value: Value, addrs: Sequence[bytes], flag: str = "-M") -> int:
     return mtu
 
 
+def _compat(flag: str, text: str | None, effect: str) -> str:
+    """The one line a flag of the originals with nothing to act on here gets."""
+    shown = flag if text is None else f"{flag} {text}"
+    return f"{shown}: accepted for compatibility, no effect: {effect}"
+
+
+def _given(value: Value) -> bool:
+    return value is not None and value is not False
+
+
+def parse_loopback_source(text: str, flag: str = "-H") -> bytes:
+    """tcpcopy ``-H IP``: the address sessions captured from loopback are sent from."""
+    ip = _host_ip(text.strip(), flag, text, "address")
+    if ip.is_loopback:
+        _fail(flag, text, "must not be a loopback address: it replaces the loopback source")
+    return ip.packed
+
+
+def is_loopback(addr: bytes) -> bool:
+    """127.0.0.0/8 or ::1 (packed)."""
+    return addr[0] == 127 if len(addr) == 4 else addr == _V6_LOOPBACK
+
+
+_V6_LOOPBACK = ipaddress.IPv6Address("::1").packed
+
+
+def parse_dockered(text: str, flag: str = "-D") -> tuple[tuple[bytes, bytes], ...]:
+    """intercept ``-D SEEN_IP-ORIGINAL_IP[,...]``: responses the target sends to SEEN_IP are
+    routed as if sent to ORIGINAL_IP (the client address copy registered)."""
+    pairs: dict[bytes, bytes] = {}
+    for entry in _entries(text, flag):
+        if entry.count("-") != 1:
+            _fail(flag, entry, "needs DOCKER_IP-ORIGINAL_IP, e.g. 172.17.0.2-10.9.0.5")
+        seen_text, original_text = (side.strip() for side in entry.split("-"))
+        seen = _host_ip(seen_text, flag, entry, "address")
+        original = _host_ip(original_text, flag, entry, "address")
+        if seen.version != original.version:
+            _fail(flag, entry, "both addresses must be the same family (IPv4 or IPv6)")
+        if seen == original:
+            _fail(flag, entry, "the two addresses are the same: nothing to rewrite")
+        if seen.packed in pairs:
+            _fail(flag, entry, f"{seen} is already rewritten by an earlier entry")
+        pairs[seen.packed] = original.packed
+    return tuple(pairs.items())
+
+
+def _addresses(text: str, flag: str) -> tuple[bytes, ...]:
+    """A comma list of host addresses."""
+    return tuple(dict.fromkeys(_host_ip(entry, flag, entry, "address").packed
+                               for entry in _entries(text, flag)))
+
+
+def _one_interface(value: Value, flag: str) -> str | None:
+    text = _text(value, flag)
+    if text is None:
+        return None
+    names = parse_interfaces(text, flag) if text else ()
+    if len(names) != 1:
+        _fail(flag, text, "expected one interface name, e.g. eth1")
+    return names[0]
+
+
+def _capture_filter(value: Value, flag: str = "-F") -> str | None:
+    text = _text(value, flag)
+    if text is not None and not text:
+        _fail(flag, text, "expected a pcap filter expression, e.g. 'tcp and dst port 80'")
+    return text
+
+
 # --- configs -----------------------------------------------------------------------------------
 
 
@@ -521,6 +601,11 @@ class CopyConfig:
     daemon: bool = False
     pid_file: str | None = None
     memory_limit_mb: int = DEFAULT_MEMORY_MB
+    loopback_source: bytes | None = None  # -H: sessions from 127.0.0.0/8 or ::1 sent from this
+    repeat: int = 1  # -T: offline passes over the file
+    gradual: bool = False  # -g: the replayed share ramps 1 % per second up to -r
+    lonely: bool = False  # -L: keep running without intercepts, reconnect every 12 s
+    capture_filter: str | None = None  # -F: pcap filter captured packets must also match
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -532,12 +617,18 @@ class CopyConfig:
         keepalive_timeout: Value = None, mtu: Value = None, mss: Value = None,
         offline_file: Value = None, acceleration: Value = None, gap_threshold_ms: Value = None,
         log_file: Value = None, daemon: bool = False, pid_file: Value = None,
-        memory_limit_mb: Value = None,
+        memory_limit_mb: Value = None, loopback_source: Value = None, repeat: Value = None,
+        gradual: bool = False, lonely: bool = False, capture_filter: Value = None,
+        channel_connections: Value = None, default_rtt_ms: Value = None,
+        session_pool_kb: Value = None, capture_buffer_mb: Value = None, snaplen: Value = None,
+        output_device: Value = None,
     ) -> CopyConfig:
         """Flags: -x transfers, -s intercepts, -p intercept_port, -c client_pool, -n copies,
         -f port_slice, -r sample_percent, -O, -W, -t, -k, -M, -D, -i offline_file,
-        -a acceleration, -I gap_threshold_ms, -l, -d, -P, -m memory_limit_mb.
-        Absent values are None."""
+        -a acceleration, -I gap_threshold_ms, -l, -d, -P, -m memory_limit_mb,
+        -H loopback_source, -T repeat, -g gradual, -L lonely, -F capture_filter; accepted for
+        compatibility only: -C channel_connections, -R default_rtt_ms, -U session_pool_kb,
+        -B capture_buffer_mb, -S snaplen, -o output_device. Absent values are None."""
         warnings: list[str] = []
         xfers = parse_transfers(_require(transfers, "-x", f"where to send traffic, {_X_EXAMPLE}"))
         port = parse_int(intercept_port, "-p", 1, 65535, default=DEFAULT_INTERCEPT_PORT)
@@ -566,12 +657,19 @@ class CopyConfig:
         offline = _path(offline_file, "-i")
         accel = parse_number(acceleration, "-a", 1, default=1.0)
         gap = parse_int(gap_threshold_ms, "-I", 0, default=0, meaning=" milliseconds (0 = off)")
+        passes = parse_int(repeat, "-T", 1, default=1, meaning=" passes over the file")
         if offline is None:  # compared with the defaults, which a CLI may pass explicitly
-            for flag, changed in (("-a", accel != 1.0), ("-I", gap != 0)):
+            for flag, changed in (("-a", accel != 1.0), ("-I", gap != 0), ("-T", passes != 1)):
                 if changed:
                     warnings.append(f"{flag} only applies to offline replay (-i FILE); ignored")
         pid = _path(pid_file, "-P")
         warnings += _pid_file_warning(pid, daemon)
+        loopback_text = _text(loopback_source, "-H")
+        loopback = None if loopback_text is None else parse_loopback_source(loopback_text)
+        if loopback is not None:
+            warnings += _loopback_source_warnings(loopback, xfers, pool)
+        warnings += _copy_compat_warnings(channel_connections, default_rtt_ms, session_pool_kb,
+                                          capture_buffer_mb, snaplen, output_device)
         return cls(
             transfers=xfers, intercepts=servers, client_pool=pool, copies=n, port_slice=share,
             sample_percent=parse_int(sample_percent, "-r", 1, 100, default=100,
@@ -582,8 +680,58 @@ class CopyConfig:
             log_file=_path(log_file, "-l"), daemon=bool(daemon), pid_file=pid,
             memory_limit_mb=parse_int(memory_limit_mb, "-m", MIN_MEMORY_MB,
                                       default=DEFAULT_MEMORY_MB, meaning=" megabytes"),
+            loopback_source=loopback, repeat=passes, gradual=bool(gradual), lonely=bool(lonely),
+            capture_filter=_capture_filter(capture_filter),
             warnings=tuple(warnings),
         )
+
+
+def _loopback_source_warnings(source: bytes, transfers: Sequence[Transfer],
+                              pool: tuple[bytes, ...]) -> list[str]:
+    shown = _ip_text(source)
+    if not any(len(t.target_addr) == len(source) and not is_loopback(t.target_addr)
+               for t in transfers):
+        return [f"-H {shown}: no effect: no -x target is a non-loopback {_family(len(source))} "
+                "address (only sessions towards such targets leave loopback)"]
+    if pool:
+        return [f"-H {shown}: no visible effect with -c: -c rewrites every client address, "
+                "loopback ones included"]
+    return []
+
+
+def _copy_compat_warnings(channel_connections: Value, rtt_ms: Value, pool_kb: Value,
+                          buffer_mb: Value, snaplen: Value, device: Value) -> list[str]:
+    """Validate tcpcopy's flags that have nothing to act on here; one line for each given."""
+    notes = []
+    if _given(channel_connections):
+        n = parse_int(channel_connections, "-C", 1, MAX_CHANNEL_CONNECTIONS, default=1,
+                      meaning=" connections per intercept")
+        notes.append(_compat("-C", str(n), "pyreplay opens one channel connection per intercept; "
+                             "responses arrive batched on it and one process reads them, so more "
+                             "connections would add writes, not throughput"))
+    if _given(rtt_ms):
+        ms = parse_int(rtt_ms, "-R", 0, default=0, meaning=" milliseconds")
+        notes.append(_compat("-R", str(ms), "the original never applied it either; pyreplay "
+                             "measures each session's round trip to the target from its packets"))
+    if _given(pool_kb):
+        kb = parse_int(pool_kb, "-U", 1, MAX_SESSION_POOL_KB, default=1, meaning=" KB")
+        notes.append(_compat("-U", str(kb), "pyreplay has no per-session memory pool; -m limits "
+                             "the whole process"))
+    if _given(buffer_mb):
+        mb = parse_int(buffer_mb, "-B", 1, default=1, meaning=" MB")
+        notes.append(_compat("-B", str(mb), "live capture goes through a BPF ring buffer "
+                             "(XDP/tc) or an AF_PACKET socket, not libpcap's buffer; the summary "
+                             "counts capture losses"))
+    if _given(snaplen):
+        size = parse_int(snaplen, "-S", 1, default=1, meaning=" bytes")
+        notes.append(_compat("-S", str(size), "pyreplay captures whole packets: a cut request "
+                             "would corrupt the replayed stream"))
+    device_name = _one_interface(device, "-o")
+    if device_name is not None:
+        notes.append(_compat("-o", device_name, "pyreplay sends through a raw IP socket and the "
+                             "kernel's route to the target picks the interface (the original's "
+                             "-o was for --pcap-send builds, whose -x @MAC form is not taken)"))
+    return notes
 
 
 def _capacity_warnings(pool: tuple[bytes, ...], copies: int, share: PortSlice) -> list[str]:
@@ -623,6 +771,10 @@ class InterceptConfig:
     route_free: bool = False  # on the target itself: tcx egress, responses to --pool swallowed
     pool: tuple[str, ...] = ()  # --pool CIDRs (route-free): where the replayed clients live
     drop_responses: bool = False  # black-hole matched responses at XDP/tc ingress (assistant)
+    combine: int | None = None  # -n: most summaries per channel frame; None: the batcher's default
+    delay_capacity: int | None = None  # -s: most early SYN/RST responses held; None: default
+    dockered: tuple[tuple[bytes, bytes], ...] = ()  # -D: (address seen, address registered)
+    route_timeout: float | None = None  # -t: seconds an unused route lives; None: default
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
@@ -630,10 +782,15 @@ class InterceptConfig:
         cls, *, interfaces: Value = None, filter: Value = None, port: Value = None,
         bind: Value = None, log_file: Value = None, daemon: bool = False, pid_file: Value = None,
         xdp: Value = None, tc: Value = None, afpacket: Value = None, route_free: bool = False,
-        pool: Value = None, drop_responses: bool = False,
+        pool: Value = None, drop_responses: bool = False, combine: Value = None,
+        delay_capacity: Value = None, dockered: Value = None, route_timeout: Value = None,
+        pass_through: Value = None, queue_length: Value = None,
+        protect_connections: bool = False,
     ) -> InterceptConfig:
         """Flags: -i interfaces, -F filter, -p port, -b bind, -l, -d, -P, --xdp/--tc/--afpacket
-        IFACE (force a capture method), --route-free, --pool CIDR[,...], --drop-responses."""
+        IFACE (force a capture method), --route-free, --pool CIDR[,...], --drop-responses,
+        -n combine, -s delay_capacity, -D dockered, -t route_timeout; accepted for
+        compatibility only: -x pass_through, -q queue_length, -c protect_connections."""
         iface_text = _text(interfaces, "-i")
         filter_text = _text(filter, "-F")
         if filter_text is not None and not filter_text:
@@ -665,17 +822,67 @@ class InterceptConfig:
             raise ConfigError("--pool is for --route-free")
         bind_text = _text(bind, "-b")
         pid = _path(pid_file, "-P")
+        prefixes = () if not pool_text else parse_pool_prefixes(pool_text)
+        dockered_text = _text(dockered, "-D")
+        rewrites = () if dockered_text is None else parse_dockered(dockered_text)
+        if route_free:
+            for seen, _ in rewrites:
+                if not _in_prefixes(seen, prefixes):
+                    _fail("-D", dockered_text, f"{_ip_text(seen)} must be inside --pool: route-free "
+                                               "intercept only takes responses addressed to --pool")
+        warnings = _pid_file_warning(pid, daemon)
+        warnings += _intercept_compat_warnings(pass_through, queue_length, protect_connections,
+                                               prefixes if route_free else None)
+        combine_value = None if _text(combine, "-n") is None else parse_int(
+            combine, "-n", 0, MAX_COMBINE, default=0, meaning=" responses per write (0 or 1: each at once)")
+        timeout_text = _text(route_timeout, "-t")
         return cls(
             interfaces=() if iface_text is None else parse_interfaces(iface_text),
             filter=filter_text,
             port=parse_int(port, "-p", 1, 65535, default=DEFAULT_INTERCEPT_PORT),
             bind=None if bind_text is None else parse_bind(bind_text),
             log_file=_path(log_file, "-l"), daemon=bool(daemon), pid_file=pid,
-            method=method, route_free=bool(route_free),
-            pool=() if not pool_text else parse_pool_prefixes(pool_text),
+            method=method, route_free=bool(route_free), pool=prefixes,
             drop_responses=bool(drop_responses),
-            warnings=tuple(_pid_file_warning(pid, daemon)),
+            combine=None if combine_value is None else max(1, combine_value),
+            delay_capacity=None if _text(delay_capacity, "-s") is None else parse_int(
+                delay_capacity, "-s", 1, MAX_DELAY_CAPACITY, default=1, meaning=" early responses held"),
+            dockered=rewrites,
+            route_timeout=None if timeout_text is None else parse_number(
+                timeout_text, "-t", 0, default=0.0, strict=True, unit=" seconds"),
+            warnings=tuple(warnings),
         )
+
+
+def _in_prefixes(addr: bytes, prefixes: Sequence[str]) -> bool:
+    ip = ipaddress.ip_address(addr)
+    return any(ip in ipaddress.ip_network(p) for p in prefixes)
+
+
+def _intercept_compat_warnings(pass_through: Value, queue_length: Value, protect: bool,
+                               route_free_pool: Sequence[str] | None) -> list[str]:
+    """Validate intercept's flags that have nothing to act on here; one line for each given.
+
+    ``route_free_pool`` is --pool when route-free (responses to it are swallowed), else None."""
+    notes = []
+    text = _text(pass_through, "-x")
+    if text is not None:
+        addrs = _addresses(text, "-x")
+        if route_free_pool is not None:
+            for addr in addrs:
+                if _in_prefixes(addr, route_free_pool):
+                    _fail("-x", text, f"{_ip_text(addr)} is inside --pool, whose responses "
+                                      "route-free intercept always swallows")
+        notes.append(_compat("-x", text, "responses to these addresses pass untouched already: "
+                             "pyreplay intercept only swallows responses to --pool (route-free)"))
+    if _given(queue_length):
+        length = parse_int(queue_length, "-q", -1, default=-1, meaning=" (NFQUEUE length)")
+        notes.append(_compat("-q", str(length), "pyreplay uses no NFQUEUE: route-free intercept "
+                             "takes responses at tc egress in the kernel"))
+    if protect:
+        notes.append(_compat("-c", None, "pyreplay intercept serves every copy/burn process at "
+                             "once and a newcomer never displaces another"))
+    return notes
 
 
 def parse_pool_prefixes(text: str, flag: str = "--pool") -> tuple[str, ...]:
@@ -708,7 +915,18 @@ class BurnConfig:
     comet: bool = False
     loops: int = 1  # passes over the sessions; 0: until duration ends or interrupted
     duration: float | None = None  # seconds; None: no limit
+    ignitions_per_ms: int | None = None  # -A: caps the start rate at 1000 x this; None: no cap
+    topology_window: float | None = None  # -T: chain session starts this close in the capture
+    daemon: bool = False
+    pid_file: str | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def start_rate(self) -> int:
+        """New connections per second: -i, capped by -A as tcpburn's 1 ms ignition tick does."""
+        if self.ignitions_per_ms is None:
+            return self.rate
+        return min(self.rate, self.ignitions_per_ms * IGNITION_TICKS_PER_SECOND)
 
     @classmethod
     def from_options(
@@ -717,9 +935,14 @@ class BurnConfig:
         acceleration: Value = None, session_timeout: Value = None, mtu: Value = None,
         layout: Value = None, port_seed: Value = None, log_file: Value = None,
         comet: bool = False, loops: Value = None, duration: Value = None,
+        ignitions_per_ms: Value = None, topology_window: Value = None, daemon: bool = False,
+        pid_file: Value = None, mss: Value = None, channel_connections: Value = None,
+        output_device: Value = None,
     ) -> BurnConfig:
         """Flags: -x, -f files, -s, -p intercept_port, -c, -u users, -i rate, -a, -t, -M,
-        -m layout, -e port_seed, -l, --comet, --loop loops, --duration. Absent values: None."""
+        -m layout, -e port_seed, -l, --comet, --loop loops, --duration, -A ignitions_per_ms,
+        -T topology_window, -d, -P; accepted for compatibility only: -S mss,
+        -C channel_connections, -o output_device. Absent values: None."""
         warnings: list[str] = []
         xfers = parse_transfers(_require(transfers, "-x", f"which packets to replay, {_X_EXAMPLE}"))
         port = parse_int(intercept_port, "-p", 1, 65535, default=DEFAULT_INTERCEPT_PORT)
@@ -744,11 +967,36 @@ class BurnConfig:
             warnings.append("--loop 0 without --duration: replays until interrupted")
         layout_value = parse_int(layout, "-m", 0, 7, default=0,
                                  meaning=" (0 = spread users over addresses first)")
+        start_rate = parse_int(rate, "-i", 1, default=BURN_DEFAULT_RATE,
+                               meaning=" new connections per second")
+        ignitions = None if _text(ignitions_per_ms, "-A") is None else parse_int(
+            ignitions_per_ms, "-A", 1, default=1, meaning=" connection starts per millisecond")
+        if ignitions is not None and ignitions * IGNITION_TICKS_PER_SECOND < start_rate:
+            warnings.append(f"-A {ignitions} caps the start rate at "
+                            f"{ignitions * IGNITION_TICKS_PER_SECOND} connections per second, "
+                            f"below -i {start_rate} (tcpburn starts at most -A per 1 ms tick)")
+        window_text = _text(topology_window, "-T")
+        window = None if window_text is None else parse_number(
+            window_text, "-T", 0, default=0.0, unit=" seconds")
+        pid = _path(pid_file, "-P")
+        warnings += _pid_file_warning(pid, daemon)
+        if _given(mss):
+            value = parse_int(mss, "-S", MIN_MSS, MAX_MSS, default=DEFAULT_MSS)
+            warnings.append(_compat("-S", str(value), "burn replays each captured SYN with its own "
+                                    "options (the original parsed -S and never used it either)"))
+        if _given(channel_connections):
+            n = parse_int(channel_connections, "-C", 1, BURN_MAX_CHANNEL_CONNECTIONS, default=1,
+                          meaning=" connections per intercept")
+            warnings.append(_compat("-C", str(n), "pyreplay opens one channel connection per "
+                                    "intercept; responses arrive batched on it and one process "
+                                    "reads them, so more connections would add writes, not throughput"))
+        device_name = _one_interface(output_device, "-o")
+        if device_name is not None:
+            warnings.append(_compat("-o", device_name, "pyreplay sends through a raw IP socket and "
+                                    "the kernel's route to the target picks the interface"))
         return cls(
             transfers=xfers, files=parse_files(files), intercepts=servers, client_pool=pool,
-            users=n_users,
-            rate=parse_int(rate, "-i", 1, default=BURN_DEFAULT_RATE,
-                           meaning=" new connections per second"),
+            users=n_users, rate=start_rate,
             acceleration=parse_number(acceleration, "-a", 1, default=1.0),
             session_timeout=parse_number(session_timeout, "-t", 0, default=BURN_DEFAULT_TIMEOUT,
                                          strict=True, unit=" seconds"),
@@ -757,5 +1005,6 @@ class BurnConfig:
             port_seed=parse_int(port_seed, "-e", 0, 2**32 - 1, default=0,
                                 meaning=" (0 = ports in order)"),
             log_file=_path(log_file, "-l"), comet=bool(comet), loops=loops_value,
-            duration=run_for, warnings=tuple(warnings),
+            duration=run_for, ignitions_per_ms=ignitions, topology_window=window,
+            daemon=bool(daemon), pid_file=pid, warnings=tuple(warnings),
         )

@@ -1,4 +1,5 @@
-"""Rewrite decisions: -x lookup, the collision-free client allocator, -r sampling."""
+"""Rewrite decisions: -x lookup, the collision-free client allocator, -r sampling and its -g
+ramp, the -H loopback source and intercept's -D response destinations."""
 
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from pyreplay.config import PortSlice, Transfer, parse_transfers
+from pyreplay.config import PortSlice, Transfer, parse_dockered, parse_transfers
+from pyreplay.packet.segment import ACK, SYN, ResponseSummary, TcpOptions
 from pyreplay.rewrite import (
     ClientAllocator,
     ClientKey,
     PoolExhausted,
+    ResponseDestinations,
     TransferMap,
     fmix64,
+    gradual_percent,
+    loopback_replacement,
     mix_endpoint,
     sample_session,
 )
@@ -99,6 +104,90 @@ def test_raising_the_percentage_only_adds_sessions(addr, port, percent):
 def test_sampling_rejects_bad_percentages(percent):
     with pytest.raises(ValueError):
         sample_session(ip("10.0.0.1"), 80, percent)
+
+
+# --- -g: the sampling percentage ramps with time since the first captured packet ---------------
+
+
+@pytest.mark.parametrize("elapsed, cap, expected", [
+    (0.0, 100, 1), (0.999, 100, 1), (1.0, 100, 2), (41.5, 100, 42), (98.9, 100, 99),
+    (99.0, 100, 100), (3600.0, 100, 100),
+    (0.0, 30, 1), (28.7, 30, 29), (29.0, 30, 30), (500.0, 30, 30),  # ramps to -r, not past it
+    (-0.5, 100, 1), (float("nan"), 100, 1),  # a clock that went back counts as the start
+])
+def test_gradual_percent_is_one_plus_whole_seconds_up_to_the_cap(elapsed, cap, expected):
+    assert gradual_percent(elapsed, cap) == expected
+
+
+def test_gradual_ramp_only_ever_adds_sessions_and_reaches_all():
+    rng = random.Random(7)
+    clients = [(rng.getrandbits(32).to_bytes(4, "big"), rng.randrange(1, 65536)) for _ in range(2000)]
+    kept_before: set = set()
+    for second in range(0, 101, 5):
+        percent = gradual_percent(float(second))
+        kept = {c for c in clients if sample_session(*c, percent)}
+        assert kept >= kept_before
+        kept_before = kept
+    assert len(kept_before) == len(clients)
+    ten_seconds_in = sum(sample_session(*c, gradual_percent(9.0)) for c in clients)
+    assert 0.07 <= share(ten_seconds_in, len(clients)) <= 0.13  # 10 % of the sessions
+
+
+@pytest.mark.parametrize("cap", [0, 101])
+def test_gradual_percent_rejects_bad_caps(cap):
+    with pytest.raises(ValueError):
+        gradual_percent(1.0, cap)
+
+
+# --- -H: sessions captured from loopback leave from a real address ---------------------------------
+
+
+@pytest.mark.parametrize("client, target, source, expected", [
+    ("127.0.0.1", "10.0.0.2", "10.0.0.9", "10.0.0.9"),
+    ("127.8.9.10", "10.0.0.2", "10.0.0.9", "10.0.0.9"),  # all of 127.0.0.0/8 is loopback
+    ("::1", "2001:db8::2", "2001:db8::9", "2001:db8::9"),
+    ("10.0.0.7", "10.0.0.2", "10.0.0.9", None),  # not a loopback client: kept
+    ("127.0.0.1", "127.0.0.1", "10.0.0.9", None),  # the target is local too: kept (as the original)
+    ("127.0.0.1", "10.0.0.2", "2001:db8::9", None),  # -H of the other family
+    ("::1", "2001:db8::2", "10.0.0.9", None),
+    ("127.0.0.1", "10.0.0.2", None, None),  # no -H
+])
+def test_loopback_replacement(client, target, source, expected):
+    got = loopback_replacement(ip(client), ip(target), None if source is None else ip(source))
+    assert got == (None if expected is None else ip(expected))
+
+
+# --- intercept -D: responses to a rewritten address are routed as sent to the registered one -------
+
+
+def summary(dst: str, src: str = "10.0.0.2") -> ResponseSummary:
+    return ResponseSummary(ip(src), ip(dst), 8080, 40001, 5000, 1001, SYN | ACK, 65535, 0, TcpOptions(mss=1460))
+
+
+def test_response_destinations_rewrite_only_the_listed_addresses():
+    rewrite = ResponseDestinations(parse_dockered("172.17.0.5-10.9.0.5,172.17.0.6-10.9.0.6"))
+    assert rewrite
+    seen = summary("172.17.0.5")
+    routed = rewrite(seen)
+    assert routed.dst == ip("10.9.0.5")
+    assert (routed.src, routed.sport, routed.dport, routed.seq, routed.ack, routed.flags, routed.window,
+            routed.payload_len, routed.options) == (seen.src, seen.sport, seen.dport, seen.seq, seen.ack,
+                                                    seen.flags, seen.window, seen.payload_len, seen.options)
+    assert rewrite(summary("172.17.0.6")).dst == ip("10.9.0.6")
+    other = summary("10.9.0.5")
+    assert rewrite(other) is other  # already the registered address: untouched
+    assert rewrite(summary("10.0.0.2", src="172.17.0.5")).dst == ip("10.0.0.2")  # sources never change
+
+
+def test_no_response_destinations_is_falsy_and_passes_everything():
+    assert not ResponseDestinations(())
+    plain = summary("10.9.0.5")
+    assert ResponseDestinations(())(plain) is plain
+
+
+def test_ipv6_response_destinations():
+    rewrite = ResponseDestinations(parse_dockered("fd00::5-2001:db8::5"))
+    assert rewrite(summary("fd00::5", src="2001:db8::2")).dst == ip("2001:db8::5")
 
 
 def test_mixing_is_pinned_and_independent_of_python_hash_seed():

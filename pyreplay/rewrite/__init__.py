@@ -5,6 +5,7 @@ Contract: pure functions and small state machines over packed addresses and ints
 ``now`` argument. Nothing here touches packets' bytes (that is ``pyreplay.packet``).
 """
 
+from pyreplay.rewrite.addresses import ResponseDestinations, loopback_replacement
 from pyreplay.rewrite.clients import (
     AllocatorStats,
     ClientAllocator,
@@ -13,7 +14,7 @@ from pyreplay.rewrite.clients import (
     PoolExhausted,
 )
 from pyreplay.rewrite.mix import fmix64, mix_endpoint
-from pyreplay.rewrite.sampling import sample_session
+from pyreplay.rewrite.sampling import gradual_percent, sample_session
 from pyreplay.rewrite.transfer import TransferMap
 
 __all__ = [
@@ -22,8 +23,11 @@ __all__ = [
     "ClientKey",
     "Identity",
     "PoolExhausted",
+    "ResponseDestinations",
     "TransferMap",
     "fmix64",
+    "gradual_percent",
+    "loopback_replacement",
     "mix_endpoint",
     "sample_session",
 ]
