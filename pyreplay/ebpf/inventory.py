@@ -97,8 +97,12 @@ def program_name(prog_id: int) -> str:
         os.close(fd)
 
 
-def _xdp_link_ifindexes() -> set[int]:
-    """Interfaces whose XDP program is held by a bpf_link."""
+def _xdp_links() -> set[tuple[int, int]]:
+    """(ifindex, prog_id) of every XDP program held by a bpf_link, in any namespace.
+
+    Interface indexes are per namespace (every fresh one numbers its first veth 2), so an
+    index alone could match another namespace's link; program ids are global.
+    """
     import os
 
     found: set[int] = set()
@@ -118,7 +122,7 @@ def _xdp_link_ifindexes() -> set[int]:
             info = ctypes.create_string_buffer(64)
             syscall.bpf(BPF_OBJ_GET_INFO_BY_FD, _InfoAttr(bpf_fd=fd, info_len=64, info=ctypes.addressof(info)))
             if int.from_bytes(info.raw[0:4], "little") == BPF_LINK_TYPE_XDP:
-                found.add(int.from_bytes(info.raw[16:20], "little"))
+                found.add((int.from_bytes(info.raw[16:20], "little"), int.from_bytes(info.raw[8:12], "little")))
         except OSError:
             pass
         finally:
@@ -146,9 +150,10 @@ def attachments() -> list[Attachment]:
             if not p.get("id"):
                 continue
             if xdp_links is None:
-                xdp_links = _xdp_link_ifindexes()
-            found.append(Attachment(ifname, ifindex, "xdp", int(p["id"]), p.get("name") or program_name(int(p["id"])),
-                                    ifindex in xdp_links, xdp_mode=_XDP_MODES.get(mode, "xdp")))
+                xdp_links = _xdp_links()
+            prog_id = int(p["id"])
+            found.append(Attachment(ifname, ifindex, "xdp", prog_id, p.get("name") or program_name(prog_id),
+                                    (ifindex, prog_id) in xdp_links, xdp_mode=_XDP_MODES.get(mode, "xdp")))
         for direction in ("ingress", "egress"):
             for prog_id, link_id in tcx_programs(ifindex, direction):
                 found.append(Attachment(ifname, ifindex, f"tcx-{direction}", prog_id, program_name(prog_id),
