@@ -1,7 +1,9 @@
 """Command line: the only module that imports click.
 
 Each subcommand validates its flags into a frozen config and calls one ``run_*`` function.
-Errors are one line on stderr and a non-zero exit.
+Errors are one line on stderr and a non-zero exit (2 for a bad value).
+copy, intercept and burn take every flag of tcpcopy, intercept and tcpburn, so existing
+command lines run unchanged; a flag with nothing to act on here says so in one warning line.
 """
 
 from __future__ import annotations
@@ -95,6 +97,14 @@ def lab_down(name: str | None, everything: bool) -> None:
         _fail(str(exc))
 
 
+def _version(function):
+    """``-v``/``--version`` on a subcommand, as the originals have."""
+    return click.version_option(__version__, "-v", "--version", prog_name="pyreplay")(function)
+
+
+COMPAT = "accepted for compatibility with {tool} {flag}, no effect (a warning says why)"
+
+
 def _config_or_exit(build):
     """Build a config; a bad value is one line and exit code 2."""
     from pyreplay.config import ConfigError
@@ -123,8 +133,18 @@ def _config_or_exit(build):
 @click.option("--route-free", is_flag=True, help="run on the target: tcx egress summarizes and swallows responses to --pool")
 @click.option("--pool", help="route-free: client pool prefixes CIDR[,...] (what copy's -c uses)")
 @click.option("--drop-responses", is_flag=True, help="XDP/tc ingress: drop matched responses (the assistant's black hole)")
+@click.option("-n", "--combine", help="most responses combined in one channel write (0 or 1: each at once)  [default: 64]")
+@click.option("-s", "--delay-capacity", help="most early SYN-ACK/RST responses held until their copy registers  [default: 4096]")
+@click.option("-D", "--dockered", metavar="SEEN_IP-ORIGINAL_IP[,...]",
+              help="route responses the target sends to SEEN_IP as if sent to ORIGINAL_IP (e.g. a container's NAT)")
+@click.option("-t", "--route-timeout", help="seconds an unused route lives  [default: 600]")
+@click.option("-x", "--pass-through", metavar="IP[,...]", help=COMPAT.format(tool="intercept", flag="-x"))
+@click.option("-q", "--queue-length", help=COMPAT.format(tool="intercept", flag="-q"))
+@click.option("-c", "--protect-connections", is_flag=True, help=COMPAT.format(tool="intercept", flag="-c"))
+@_version
 def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats_interval, xdp, tc, afpacket,
-              route_free, pool, drop_responses) -> None:
+              route_free, pool, drop_responses, combine, delay_capacity, dockered, route_timeout, pass_through,
+              queue_length, protect_connections) -> None:
     """Capture the target's responses and pass their headers to the copy/burn processes."""
     from pyreplay.config import InterceptConfig
     from pyreplay.runtime.intercept import Intercept
@@ -135,7 +155,9 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
     config = _config_or_exit(lambda: InterceptConfig.from_options(
         interfaces=interfaces, filter=filter_, port=str(port), bind=bind, log_file=log_file,
         daemon=daemon, pid_file=pid_file, xdp=xdp, tc=tc, afpacket=afpacket, route_free=route_free,
-        pool=pool, drop_responses=drop_responses))
+        pool=pool, drop_responses=drop_responses, combine=combine, delay_capacity=delay_capacity,
+        dockered=dockered, route_timeout=route_timeout, pass_through=pass_through, queue_length=queue_length,
+        protect_connections=protect_connections))
     from pyreplay.backends.cbpf import FilterError
 
     try:
@@ -173,6 +195,21 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("-d", "--daemon", is_flag=True, help="run in the background")
 @click.option("-P", "--pid-file", help="write the pid here")
 @click.option("-m", "--memory-limit", "memory_limit_mb", help="exit when RSS exceeds N MB")
+@click.option("-H", "--loopback-source", metavar="IP",
+              help="send sessions captured from 127.0.0.1 (::1) from this address when the target is not local")
+@click.option("-T", "--repeat", default="1", help="offline: replay the file N times")
+@click.option("-g", "--gradual", is_flag=True,
+              help="ramp the share of sessions replayed from 1% up by 1% per second (to -r)")
+@click.option("-L", "--lonely", is_flag=True,
+              help="keep running when every intercept connection is lost; reconnect every 12 s")
+@click.option("-F", "--filter", "capture_filter",
+              help="pcap filter: replay only captured packets it matches as well, e.g. 'src net 10.1.0.0/16'")
+@click.option("-C", "--channel-connections", help=COMPAT.format(tool="tcpcopy", flag="-C"))
+@click.option("-R", "--rtt", "default_rtt_ms", help=COMPAT.format(tool="tcpcopy", flag="-R"))
+@click.option("-U", "--session-pool-kb", help=COMPAT.format(tool="tcpcopy", flag="-U"))
+@click.option("-B", "--capture-buffer-mb", help=COMPAT.format(tool="tcpcopy", flag="-B"))
+@click.option("-S", "--snaplen", help=COMPAT.format(tool="tcpcopy", flag="-S"))
+@click.option("-o", "--output-device", help=COMPAT.format(tool="tcpcopy", flag="-o"))
 @click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
 @click.option("--idle-exit", default=3.0, help="offline: after the file ends, stop when nothing moved for N seconds")
 @click.option("--xdp", "xdp", metavar="IFACE[,IFACE]", help="live: capture with XDP (bpf_link) on these interfaces")
@@ -181,9 +218,11 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("--xdp-native", is_flag=True, help="live: native (driver) XDP instead of generic")
 @click.option("--stats-interval", default=0.0, help="live: log a stats line every N seconds (0: only the summary)")
 @click.option("--drain-seconds", default=2.0, help="live: after SIGINT/SIGTERM, let open sessions finish for N seconds")
+@_version
 def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interval, drain_seconds, **options) -> None:
     """Replay client traffic to a target server (TCPCopy): live (--xdp/--tc/--afpacket IFACE, or
     every interface with the best method) until SIGINT/SIGTERM, or offline from a capture file (-i)."""
+    from pyreplay.backends.cbpf import FilterError
     from pyreplay.config import CopyConfig
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.copy import CopyError, OfflineCopy
@@ -202,6 +241,8 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
     try:
         setup_logging(config.log_file)
         runtime = OfflineCopy(config, dry_run_output=dry_run_output, idle_exit=idle_exit)
+    except FilterError as exc:
+        _fail(str(exc), 2)
     except (CopyError, OSError) as exc:
         _fail(str(exc))
     _run_copy(runtime, config, exit_on_problems=True)
@@ -230,6 +271,7 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
     """Live copy: open the capture (forced method or the best one), run until a stop signal."""
     import logging
 
+    from pyreplay.backends.cbpf import FilterError
     from pyreplay.backends.live_capture import CaptureUnavailable, open_live_capture
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.copy import CopyError
@@ -246,6 +288,8 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
     try:
         setup_logging(config.log_file)
         runtime = LiveCopy(config, open_capture, drain_seconds=drain_seconds, stats_interval=stats_interval)
+    except FilterError as exc:
+        _fail(str(exc), 2)
     except CaptureUnavailable as exc:
         _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
     except (CopyError, OSError) as exc:
@@ -275,13 +319,22 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
               help="sessions captured without their SYN: fake the handshake, or skip them")
 @click.option("--report", "report_file", help="write the end-of-run report as JSON to this file")
 @click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
+@click.option("-A", "--ignitions-per-ms", help="start at most N connections per millisecond (caps -i at 1000 x N, as tcpburn)")
+@click.option("-T", "--topology", "topology_window", metavar="SECONDS",
+              help="sessions that began within SECONDS of the previous one in the capture start that much after it")
+@click.option("-d", "--daemon", is_flag=True, help="run in the background")
+@click.option("-P", "--pid-file", help="write the pid here")
+@click.option("-S", "--mss", help=COMPAT.format(tool="tcpburn", flag="-S"))
+@click.option("-C", "--channel-connections", help=COMPAT.format(tool="tcpburn", flag="-C"))
+@click.option("-o", "--output-device", help=COMPAT.format(tool="tcpburn", flag="-o"))
+@_version
 def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None:
     """Replay captured sessions as many concurrent users (TCPBurn)."""
     from pyreplay.backends.cbpf import FilterError
     from pyreplay.config import BurnConfig
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.burn import Burn, BurnError, BurnOptions
-    from pyreplay.runtime.process import stop_on_signals
+    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
 
     if dry_run_output and not options.get("intercepts"):
         options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
@@ -295,8 +348,11 @@ def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None
         _fail(str(exc), 2)
     except (BurnError, OSError) as exc:
         _fail(str(exc))
+    if config.daemon:
+        daemonize()
     stop_on_signals(runtime.stop)
-    summary = runtime.run()
+    with PidFile(config.pid_file):
+        summary = runtime.run()
     for line in summary.lines:
         click.echo(line)
     for problem in summary.problems:

@@ -1,4 +1,5 @@
-"""The command line: TCPCopy's flags, one-line errors with exit code 2, a dry run end to end."""
+"""The command line: TCPCopy's flags, one-line errors with exit code 2, a dry run end to end;
+command lines of tcpcopy and tcpburn run unchanged, flags with nothing to act on say so."""
 
 import ipaddress
 import subprocess
@@ -20,7 +21,21 @@ def test_version_and_help():
     assert cli("--version").stdout.startswith("pyreplay, version")
     out = cli("copy", "--help").stdout
     for flag in ("-x", "-c", "-n", "-f", "-r", "-O", "-W", "-t", "-k", "-M", "-D", "-s", "-p", "-i", "-a", "-I",
-                 "-l", "-d", "-P", "-m"):
+                 "-l", "-d", "-P", "-m", "-H", "-T", "-g", "-L", "-F", "-C", "-R", "-U", "-B", "-S", "-o", "-v"):
+        assert f"{flag}, --" in out, flag
+
+
+@pytest.mark.parametrize("command, flags", [
+    ("copy", ()),
+    ("intercept", ("-i", "-F", "-p", "-b", "-l", "-d", "-P", "-n", "-s", "-D", "-t", "-x", "-q", "-c", "-v")),
+    ("burn", ("-x", "-f", "-s", "-p", "-u", "-c", "-i", "-a", "-A", "-t", "-T", "-M", "-S", "-C", "-m", "-e", "-l",
+              "-P", "-d", "-o", "-v")),
+])
+def test_every_subcommand_has_h_and_v_like_the_originals(command, flags):
+    assert cli(command, "-v").stdout.startswith("pyreplay, version")
+    out = cli(command, "-h").stdout
+    assert out.startswith("Usage: ")
+    for flag in flags:
         assert f"{flag}, --" in out, flag
 
 
@@ -33,6 +48,23 @@ def test_version_and_help():
     (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-i", "f", "--afpacket", "eth9"), "live capture"),
     (("intercept", "-p", "70000"), "-p"),
     (("intercept", "-F", "tcp and srcc port 80", "-i", "lo"), "bad filter"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-C", "12", "-i", "f"), "-C '12'"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-U", "64", "-i", "f"), "-U '64'"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-R", "soon", "-i", "f"), "-R 'soon'"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-T", "0", "-i", "f"), "-T '0'"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-H", "127.0.0.1", "-i", "f"), "-H '127.0.0.1'"),
+    (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-o", "a,b", "-i", "f"), "-o 'a,b'"),
+    (("intercept", "-n", "2000"), "-n '2000'"),
+    (("intercept", "-s", "0"), "-s '0'"),
+    (("intercept", "-t", "0"), "-t '0'"),
+    (("intercept", "-D", "172.17.0.2"), "-D '172.17.0.2'"),
+    (("intercept", "-x", "not-an-ip"), "-x 'not-an-ip'"),
+    (("burn", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-f", "a.pcap", "-u", "1", "-c", "10.2.0.1",
+      "-A", "0"), "-A '0'"),
+    (("burn", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-f", "a.pcap", "-u", "1", "-c", "10.2.0.1",
+      "-T", "-1"), "-T '-1'"),
+    (("burn", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-f", "a.pcap", "-u", "1", "-c", "10.2.0.1",
+      "-C", "17"), "-C '17'"),
 ])
 def test_bad_values_are_one_line_and_exit_2(args, fragment):
     done = cli(*args)
@@ -76,3 +108,60 @@ def test_tcpcopy_command_line_dry_run_writes_the_replay(tmp_path):
     bodies = sorted(s.payload for s in sent if s.payload)
     assert bodies == sorted([b"GET /40001 HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /40002 HTTP/1.1\r\nHost: x\r\n\r\n"] * 2)
     assert {ipaddress.ip_address(s.src) in ipaddress.ip_network("198.19.0.0/24") for s in sent} == {True}
+
+
+def write_capture(path, sessions):
+    with open(path, "wb") as f:
+        writer = PcapWriter(f)
+        for t0, sport in sessions:
+            for k, seg in enumerate(conversation(sport)):
+                writer.write(1000.0 + t0 + k * 0.01, build_packet(seg))
+
+
+def test_the_tcpcopy_command_line_of_an_operator_script_runs_unchanged(tmp_path):
+    """tcpcopy -x 80-10.0.0.2:8080 -s 10.0.0.3 -c 10.1.2.x -n 2 -f 1 -U 2 -C 4 -L -R 5 -i f.pcap -T 2 -a 10,
+    addresses of the lab's range, as a dry run."""
+    capture, out = tmp_path / "f.pcap", tmp_path / "out.pcap"
+    write_capture(capture, [(0.0, 40001), (0.05, 40002)])
+    done = cli("copy", "-x", "80-198.18.0.30:8080", "-s", "198.18.0.40", "-c", "198.19.2.x", "-n", "2", "-f", "1",
+               "-U", "2", "-C", "4", "-L", "-R", "5", "-i", str(capture), "-T", "2", "-a", "10",
+               "--write", str(out), "--idle-exit", "0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("pyreplay: warning: ")]
+    assert [w.split(":")[2].strip() for w in warnings] == ["-C 4", "-R 5", "-U 2"], done.stderr
+    assert all("accepted for compatibility, no effect" in w for w in warnings)
+    assert "outcomes complete 8" in done.stdout  # 2 sessions x -n 2 x -T 2
+    with open_capture(out) as reader:
+        syns = [s for s in (parse_packet(r.packet) for r in reader) if s.flags & SYN]
+    assert len({(s.src, s.sport) for s in syns}) == 8
+    assert all(s.sport % 32 == 1 for s in syns)  # -f 1: share 1 of 32 of the port space
+
+
+def burn_syn_times(tmp_path, *flags):
+    capture, out = tmp_path / "b.pcap", tmp_path / f"out{len(flags)}.pcap"
+    write_capture(capture, [(0.0, 40001), (0.5, 40002), (0.8, 40003)])
+    done = cli("burn", "-x", "80-198.18.0.30:8080", "-f", str(capture), "-u", "3", "-c", "198.19.0.1",
+               "--write", str(out), *flags)
+    assert done.returncode == 0, done.stdout + done.stderr
+    with open_capture(out) as reader:
+        times = sorted(r.timestamp for r in reader if parse_packet(r.packet).flags & SYN)
+    return [round(t - times[0], 4) for t in times], done
+
+
+def test_burn_topology_keeps_the_captured_start_spacing(tmp_path):
+    assert burn_syn_times(tmp_path)[0] == [0.0, 0.001, 0.002]  # -i 1024: about 1 ms apart
+    assert burn_syn_times(tmp_path, "-T", "6")[0] == [0.0, 0.5, 0.8]
+    assert burn_syn_times(tmp_path, "-T", "6", "-a", "2")[0] == [0.0, 0.25, 0.4]
+
+
+def test_burn_ignitions_per_ms_caps_the_start_rate(tmp_path):
+    assert burn_syn_times(tmp_path, "-i", "100000")[0] == [0.0, 0.0, 0.0]
+    times, done = burn_syn_times(tmp_path, "-i", "100000", "-A", "1")
+    assert times == [0.0, 0.001, 0.002]
+    assert "pyreplay: warning: -A 1 caps the start rate at 1000 connections per second, below -i 100000" in done.stderr
+
+
+def test_tcpburn_compatibility_flags_are_accepted_with_one_line_each(tmp_path):
+    _, done = burn_syn_times(tmp_path, "-S", "1460", "-C", "2", "-o", "eth1")
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("pyreplay: warning: ")]
+    assert [w.split(":")[2].strip() for w in warnings] == ["-S 1460", "-C 2", "-o eth1"]

@@ -113,8 +113,9 @@ class Burn:
         self.index = load_index(config, options)
         self.report = BurnReport(users=config.users)
         self.identities = IdentityPool(config.client_pool, config.layout, config.port_seed, quarantine)
-        self.plan = BurnPlan(users=config.users, rate=config.rate, acceleration=config.acceleration,
-                             comet=config.comet, loops=config.loops, duration=config.duration)
+        self.plan = BurnPlan(users=config.users, rate=config.start_rate, acceleration=config.acceleration,
+                             comet=config.comet, loops=config.loops, duration=config.duration,
+                             topology_window=config.topology_window)
         self._outbox: list[bytes] = []
         self._notices: list[Message] = []
         self._dry_output = None

@@ -1,5 +1,5 @@
 """copy, offline: replay a capture file to the target at the captured pace (``-a``, ``-I``),
-paced by the target's responses from intercept, then print a summary and exit.
+paced by the target's responses from intercept, ``-T`` times, then print a summary and exit.
 
 The loop: poll the intercept connections until the next due captured packet or session
 deadline → hand due packets (at most ``CAPTURED_PER_ITERATION``), responses and ticks to
@@ -8,7 +8,16 @@ Register/Unregister messages in one channel write per intercept first (so interc
 client before its SYN-ACK can arrive), then the queued packets. After the
 file ends it exits when every session has finished, or when nothing was sent or received for
 ``idle_exit`` seconds (sessions then still open are reset, as the original does at exit).
+With ``-T N`` the file is replayed N times: each pass ends as the run would (every session
+finished, or quiet for ``idle_exit``), what is still open is reset, and the next pass starts
+at once from the file's first packet; sessions of later passes get fresh client identities
+(the used ones rest in quarantine, as the target's TIME_WAIT does).
 With ``dry_run`` packets go to a pcap file and a simulated target answers instead of intercept.
+
+``Intercepts`` (shared with live copy and burn) holds one channel connection per ``-s``
+intercept. A lost one ends the run, unless ``-L`` (lonely): then the run goes on and every
+``RECONNECT_INTERVAL`` seconds (12, as the original) ``reconnect_due`` tries again, sending the
+routes of the live sessions on each connection it re-opens.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ import logging
 import select
 import socket
 import time
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, connect_channel
@@ -26,7 +36,7 @@ from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
 from pyreplay.channel.codec import encode
 from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import Bye, Hello, Message, Responses
-from pyreplay.config import CopyConfig
+from pyreplay.config import RECONNECT_INTERVAL, CopyConfig, Endpoint
 from pyreplay.packet.pcap import CaptureReader, PcapError, open_capture
 from pyreplay.packet.segment import Segment
 from pyreplay.packet.tcpip import parse_packet
@@ -40,6 +50,9 @@ log = logging.getLogger("pyreplay.copy")
 INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
 DRY_RUN_RTT = 0.001
 CAPTURED_PER_ITERATION = 256  # then read responses before the next captured packets
+CONNECT_TIMEOUT = 5.0
+# A retry blocks the loop while it connects; an intercept on the LAN answers in well under this.
+RECONNECT_TIMEOUT = 0.5
 
 
 class CopyError(RuntimeError):
@@ -54,18 +67,65 @@ class CopySummary:
 
 
 class Intercepts:
-    """The connections to every ``-s`` intercept: announce to all, receive from any."""
+    """The connections to every ``-s`` intercept: announce to all, receive from any.
 
-    def __init__(self, config: CopyConfig) -> None:
+    Every intercept must answer at start (``CopyError`` otherwise). With ``lonely`` (-L) a lost
+    connection is retried by ``reconnect_due``; without, the caller ends when none is left."""
+
+    def __init__(self, config: CopyConfig, *, lonely: bool = False, clock=time.monotonic) -> None:
+        self.lonely = lonely
+        self._clock = clock
         self.connections: list[ChannelConnection] = []
+        self._endpoint_of: dict[ChannelConnection, Endpoint] = {}
+        self._retry_at: dict[Endpoint, float] = {}
+        self.losses = 0  # connections lost during the run
+        self.reconnects = 0
         for endpoint in config.intercepts:
-            host = socket.inet_ntop(socket.AF_INET6 if len(endpoint.addr) == 16 else socket.AF_INET, endpoint.addr)
             try:
-                self.connections.append(connect_channel(host, endpoint.port, "copy", f"copy@{socket.gethostname()}",
-                                                        accepts=INTERCEPT_MESSAGES))
+                self._connect(endpoint, CONNECT_TIMEOUT)
             except ConnectionError as exc:
                 self.close()
                 raise CopyError(str(exc)) from exc
+
+    def _connect(self, endpoint: Endpoint, timeout: float) -> ChannelConnection:
+        host = socket.inet_ntop(socket.AF_INET6 if len(endpoint.addr) == 16 else socket.AF_INET, endpoint.addr)
+        conn = connect_channel(host, endpoint.port, "copy", f"copy@{socket.gethostname()}", timeout=timeout,
+                               accepts=INTERCEPT_MESSAGES)
+        self.connections.append(conn)
+        self._endpoint_of[conn] = endpoint
+        return conn
+
+    @property
+    def alive(self) -> bool:
+        """Whether the run can go on: a connection is open, or -L keeps trying."""
+        return bool(self.connections) or self.lonely
+
+    def reconnect_due(self, now: float, routes: Callable[[], list[Message]]) -> int:
+        """-L: retry the lost intercepts whose time came; send ``routes()`` on each re-opened
+        connection (intercept forgot the routes of the lost one). Returns how many re-opened."""
+        if not self._retry_at or min(self._retry_at.values()) > now:
+            return 0
+        reopened = 0
+        for endpoint, at in list(self._retry_at.items()):
+            if at > now:
+                continue
+            try:
+                conn = self._connect(endpoint, RECONNECT_TIMEOUT)
+            except ConnectionError as exc:
+                self._retry_at[endpoint] = now + RECONNECT_INTERVAL
+                log.warning("copy: %s; next try in %g s (-L)", exc, RECONNECT_INTERVAL)
+                continue
+            del self._retry_at[endpoint]
+            reopened += 1
+            self.reconnects += 1
+            messages = routes()
+            log.info("copy: reconnected to intercept %s; re-registered %d live sessions", conn.peer, len(messages))
+            if messages:
+                try:
+                    conn.send(b"".join(encode(m) for m in messages))
+                except ChannelClosed as exc:
+                    self._lost(conn, str(exc))
+        return reopened
 
     def announce(self, message: Message) -> None:
         self.announce_many([message])
@@ -104,9 +164,24 @@ class Intercepts:
 
     def _lost(self, conn: ChannelConnection, reason: str) -> None:
         if conn in self.connections:
-            log.error("copy: lost intercept %s: %s", conn.peer, reason)
             self.connections.remove(conn)
             conn.close()
+            endpoint = self._endpoint_of.pop(conn)
+            self.losses += 1
+            if self.lonely:
+                self._retry_at[endpoint] = self._clock() + RECONNECT_INTERVAL
+                log.error("copy: lost intercept %s: %s; reconnecting every %g s (-L)", conn.peer, reason,
+                          RECONNECT_INTERVAL)
+            else:
+                log.error("copy: lost intercept %s: %s", conn.peer, reason)
+
+    def problem(self) -> str | None:
+        """What the summary should say about lost connections (None: none was lost)."""
+        if not self.losses:
+            return None
+        retried = f"; reconnected {self.reconnects} time(s) (-L)" if self.lonely else ""
+        return (f"lost {self.losses} intercept connection(s) during the run{retried}: sessions that ran "
+                "while their intercept was gone got no responses")
 
     def close(self) -> None:
         for conn in self.connections:
@@ -116,6 +191,8 @@ class Intercepts:
                 pass
             conn.close()
         self.connections = []
+        self._endpoint_of.clear()
+        self._retry_at.clear()
 
 
 def _captured(reader: CaptureReader, replay: Replay) -> Iterator[tuple[float, Segment]]:
@@ -135,10 +212,11 @@ class OfflineCopy:
         self.idle_exit = idle_exit
         self._stopping = False
         self.memory_exceeded = 0.0
-        try:
-            self.reader = open_capture(config.offline_file)
-        except (OSError, PcapError) as exc:
-            raise CopyError(f"cannot read {config.offline_file}: {exc}") from exc
+        self.passes = 0  # passes over the file started (-T)
+        self.pass_problem: str | None = None
+        self._file_skipped: Counter = Counter()  # capture-file skips of the passes already read
+        keep = compile_capture_filter(config)  # a bad -F fails before anything opens
+        self.reader = self._open_file()
         self._dry_output = None
         self.intercepts: Intercepts | None = None
         self.simulated: SimulatedTarget | None = None
@@ -151,13 +229,46 @@ class OfflineCopy:
                 self.simulated = SimulatedTarget()
             else:
                 self.emitter = RawIpEmitter()
-                self.intercepts = Intercepts(config)
+                self.intercepts = Intercepts(config, lonely=config.lonely, clock=clock)
         except BaseException:
             self.close()
             raise
         self.outbox = Outbox(self.emitter, self.intercepts, batch=SEND_BATCH,
                              on_sent=self._simulate if self.simulated is not None else None)
-        self.replay = Replay(config, self.outbox.packet, self.outbox.notice)
+        self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
+
+    def _open_file(self) -> CaptureReader:
+        try:
+            return open_capture(self.config.offline_file)
+        except (OSError, PcapError) as exc:
+            raise CopyError(f"cannot read {self.config.offline_file}: {exc}") from exc
+
+    def _next_pass(self) -> Iterator[tuple[float, Segment]] | None:
+        """The captured segments of the next pass over the file, or None when -T passes are done
+        (or the file cannot be read again: ``pass_problem`` says why)."""
+        if self.passes >= self.config.repeat:
+            return None
+        if self.passes:
+            self._file_skipped.update(self.reader.skipped)
+            self.reader.close()
+            try:
+                self.reader = self._open_file()
+            except CopyError as exc:
+                self.reader = _NoCapture()
+                self.pass_problem = f"pass {self.passes + 1} of {self.config.repeat} not run: {exc}"
+                log.error("copy: %s", self.pass_problem)
+                return None
+        self.passes += 1
+        if self.config.repeat > 1:
+            log.info("copy: pass %d of %d over %s", self.passes, self.config.repeat, self.config.offline_file)
+        return _captured(self.reader, self.replay)
+
+    def _begin(self, source: Iterator[tuple[float, Segment]]):
+        """Start pacing a pass now: (its replay clock, first packet, start time, when that is due)."""
+        clock = ReplayClock(self.config.acceleration, self.config.gap_threshold_ms / 1000)
+        pending = next(source, None)
+        start = self.clock()
+        return clock, pending, start, (clock.due(pending[0], start) if pending else 0.0)
 
     def _simulate(self, packet: bytes, now: float) -> None:
         for summary in self.simulated.receive(parse_packet(packet)):
@@ -173,12 +284,9 @@ class OfflineCopy:
 
     def run(self) -> CopySummary:
         replay = self.replay
-        clock = ReplayClock(self.config.acceleration, self.config.gap_threshold_ms / 1000)
-        source = _captured(self.reader, replay)
-        pending = next(source, None)
-        start = self.clock()
+        source = self._next_pass()
+        clock, pending, start, due = self._begin(source)
         next_memory_check = start + 1.0
-        due = clock.due(pending[0], start) if pending else 0.0
         try:
             while not self._stopping:
                 now = self.clock()
@@ -196,7 +304,15 @@ class OfflineCopy:
                     deadline = replay.next_deadline()
                 self._flush()
                 if pending is None and self._finished(now):
-                    break
+                    source = self._next_pass()
+                    if source is None:
+                        break
+                    # Sessions of the last pass, lingering or still open, would take the new
+                    # pass's packets for their own (same keys, same ISNs): end them first.
+                    replay.shutdown(now)
+                    self._flush()
+                    clock, pending, start, due = self._begin(source)
+                    continue
                 if now >= next_memory_check:
                     next_memory_check = now + 1.0
                     if self._over_memory_limit():
@@ -209,9 +325,10 @@ class OfflineCopy:
                         t = self.clock()
                         for summary in message.items:
                             replay.response(summary, t)
-                    if not self.intercepts.connections and not self.simulated:
+                    if not self.intercepts.alive:
                         log.error("copy: no intercept left; stopping")
                         break
+                    self.intercepts.reconnect_due(self.clock(), replay.registrations)
                 elif timeout:
                     time.sleep(timeout)
             replay.shutdown(self.clock())
@@ -249,10 +366,39 @@ class OfflineCopy:
         self.reader.close()
 
     def summary(self) -> CopySummary:
-        skipped = {f"capture file: {reason}": count for reason, count in self.reader.skipped.items()}
-        return replay_summary(self.replay, self.emitter, skipped,
-                              [f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
-                               f"{self.config.memory_limit_mb} MB"] if self.memory_exceeded else [])
+        file_skipped = self._file_skipped + Counter(self.reader.skipped)
+        skipped = {f"capture file: {reason}": count for reason, count in file_skipped.items()}
+        problems = []
+        if self.memory_exceeded:
+            problems.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
+                            f"{self.config.memory_limit_mb} MB")
+        if self.pass_problem:
+            problems.append(self.pass_problem)
+        if self.intercepts is not None and self.intercepts.problem():
+            problems.append(self.intercepts.problem())
+        result = replay_summary(self.replay, self.emitter, skipped, problems)
+        if self.config.repeat > 1:
+            result.lines.insert(0, f"passes over {self.config.offline_file}: {self.passes} of {self.config.repeat}")
+        return result
+
+
+class _NoCapture:
+    """Stands in for a capture file that could not be opened again (nothing to close or count)."""
+
+    skipped: dict[str, int] = {}
+
+    def close(self) -> None:
+        pass
+
+
+def compile_capture_filter(config: CopyConfig) -> Callable[[bytes], bool] | None:
+    """The ``-F`` matcher over captured IP packets (libpcap's own), or None without -F.
+    ``FilterError`` (a ValueError) when the expression does not compile."""
+    if not config.capture_filter:
+        return None
+    from pyreplay.backends.pcapfilter import offline_filter
+
+    return offline_filter(config.capture_filter)
 
 
 def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, int],

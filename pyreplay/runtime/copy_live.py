@@ -9,6 +9,9 @@ more is waiting, so the next wait is zero. ``stop()`` ends capture; sessions sti
 to ``drain_seconds`` to finish, then are reset (as the original does at exit). Sessions already
 open when capture starts get a faked handshake unless ``-O`` (the session engine does that).
 ``stats_interval`` > 0 logs one line of sessions, requests, responses and capture losses.
+``-F`` narrows what is replayed to captured packets its pcap filter also matches (tested here,
+after capture; the kernel side captures by ``-x``). When every intercept connection is lost the
+run ends, unless ``-L``: then it goes on and reconnects every 12 s (see ``Intercepts``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from collections.abc import Callable
 
 from pyreplay.backends.emit import RawIpEmitter
 from pyreplay.config import CopyConfig
-from pyreplay.runtime.copy import CAPTURED_PER_ITERATION, CopySummary, Intercepts, replay_summary
+from pyreplay.runtime.copy import (
+    CAPTURED_PER_ITERATION,
+    CopySummary,
+    Intercepts,
+    compile_capture_filter,
+    replay_summary,
+)
 from pyreplay.runtime.outbox import Outbox
 from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
@@ -45,15 +54,16 @@ class LiveCopy:
         self.memory_exceeded = 0.0
         self.intercepts: Intercepts | None = None
         self.emitter = None
+        keep = compile_capture_filter(config)  # a bad -F fails before anything opens
         try:
             self.emitter = RawIpEmitter()
-            self.intercepts = Intercepts(config)
+            self.intercepts = Intercepts(config, lonely=config.lonely, clock=clock)
             self.capture = open_capture()
         except BaseException:
             self.close()
             raise
         self.outbox = Outbox(self.emitter, self.intercepts)
-        self.replay = Replay(config, self.outbox.packet, self.outbox.notice)
+        self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
 
     def stop(self) -> None:
         self._stopping = True
@@ -111,9 +121,10 @@ class LiveCopy:
                     t = clock()
                     for summary in message.items:
                         replay.response(summary, t)
-                if not intercepts.connections:
+                if not intercepts.alive:
                     log.error("copy: no intercept left; stopping")
                     break
+                intercepts.reconnect_due(clock(), replay.registrations)
             replay.shutdown(clock())
             self.outbox.flush()
         finally:
@@ -147,6 +158,8 @@ class LiveCopy:
 
     def summary(self) -> CopySummary:
         extra = []
+        if self.intercepts is not None and self.intercepts.problem():
+            extra.append(self.intercepts.problem())
         if self.memory_exceeded:
             extra.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
                          f"{self.config.memory_limit_mb} MB")

@@ -9,6 +9,10 @@ SIGTERM in the CLI), then says Bye to every peer and returns its statistics.
 
 A peer that sends garbage, a wrong version or an oversized frame is closed with the reason
 logged; every other peer keeps being served.
+
+Flags of the original that shape this loop: ``-n`` the most summaries per channel frame, ``-s``
+the most early SYN/RST responses held for a Register, ``-t`` how long an unused route lives,
+``-D`` response destinations rewritten (seen -> registered address) before routing.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import CHANNEL_VERSION, Bye, Hello, Register, Unregister
 from pyreplay.channel.router import Router
 from pyreplay.config import InterceptConfig
+from pyreplay.rewrite import ResponseDestinations
 from pyreplay.runtime.response_sources import open_response_sources
 
 log = logging.getLogger("pyreplay.intercept")
@@ -53,17 +58,33 @@ class InterceptStats:
 class _Peer:
     __slots__ = ("conn", "batcher", "watching_write")
 
-    def __init__(self, conn: ChannelConnection) -> None:
+    def __init__(self, conn: ChannelConnection, batcher: ResponseBatcher) -> None:
         self.conn = conn
-        self.batcher = ResponseBatcher()
+        self.batcher = batcher
         self.watching_write = False  # what the selector is told, so it changes only when needed
+
+
+def new_router(config: InterceptConfig) -> Router:
+    """The routing table with ``-t`` and ``-s``; the router's defaults where not given."""
+    options: dict[str, float] = {}
+    if config.route_timeout is not None:
+        options["idle_timeout"] = config.route_timeout
+    if config.delay_capacity is not None:
+        options["delay_capacity"] = config.delay_capacity
+    return Router(**options)
+
+
+def new_batcher(config: InterceptConfig) -> ResponseBatcher:
+    """One peer's response batcher with ``-n``; the batcher's default where not given."""
+    return ResponseBatcher() if config.combine is None else ResponseBatcher(max_items=config.combine)
 
 
 class Intercept:
     def __init__(self, config: InterceptConfig, *, clock=time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        self.router = Router()
+        self.router = new_router(config)
+        self.rewrite_destination = ResponseDestinations(config.dockered)
         self.stats = InterceptStats()
         self.selector = selectors.DefaultSelector()
         self.peers: dict[int, _Peer] = {}
@@ -124,7 +145,7 @@ class Intercept:
 
     def _accept(self) -> None:
         while (conn := self.listener.accept(PEER_MESSAGES)) is not None:
-            peer = _Peer(conn)
+            peer = _Peer(conn, new_batcher(self.config))
             self.peers[conn.fileno()] = peer
             self.selector.register(conn, selectors.EVENT_READ, peer)
             self.stats.peers_accepted += 1
@@ -137,6 +158,8 @@ class Intercept:
         route = self.router.route
         summaries = capture.drain()
         self.stats.captured += len(summaries)
+        if self.rewrite_destination:
+            summaries = [self.rewrite_destination(summary) for summary in summaries]
         for summary in summaries:
             for conn_id, item in route(summary, now):
                 self._deliver(conn_id, item, now)

@@ -3,17 +3,20 @@ in, packets to the target and channel messages out.
 
 ``Replay`` is the part of ``pyreplay copy`` that does not care where packets come from (pcap
 file, AF_PACKET, BPF ring) or how they leave (raw socket, pcap file): it filters captured
-packets by ``-x``, samples ``-r``, keeps one ``SessionTable`` per ``-n`` copy, allocates
-collision-free client identities (``-c``, ``-f``), executes the session commands through the
-injected ``emit`` and ``announce`` callables, and keeps the statistics the summary prints.
-It holds no sockets and reads no clock: every call takes ``now``.
+packets by ``-F`` (the injected ``keep`` predicate) and ``-x``, sends loopback clients from
+``-H``, samples ``-r`` (ramped by ``-g`` from the first captured packet's ``now``), keeps one
+``SessionTable`` per ``-n`` copy, allocates collision-free client identities (``-c``, ``-f``),
+executes the session commands through the injected ``emit`` and ``announce`` callables, and
+keeps the statistics the summary prints. ``registrations()`` lists the routes of the sessions
+alive now (for an intercept connection re-opened under ``-L``). It holds no sockets and reads
+no clock: every call takes ``now``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pyreplay.channel.messages import Message
 from pyreplay.channel.messages import Register as RegisterMessage
@@ -23,7 +26,15 @@ from pyreplay.packet.errors import PacketError
 from pyreplay.packet.segment import SYN, ResponseSummary, Segment
 from pyreplay.packet.segmentation import split_to_mtu
 from pyreplay.packet.tcpip import build_packet, parse_packet
-from pyreplay.rewrite import ClientAllocator, ClientKey, PoolExhausted, TransferMap, sample_session
+from pyreplay.rewrite import (
+    ClientAllocator,
+    ClientKey,
+    PoolExhausted,
+    TransferMap,
+    gradual_percent,
+    loopback_replacement,
+    sample_session,
+)
 from pyreplay.session.commands import Command, Finished, Register, Send, Unregister
 from pyreplay.session.config import SessionConfig
 from pyreplay.session.session import Session
@@ -31,6 +42,7 @@ from pyreplay.session.table import SessionTable
 
 Emit = Callable[[bytes, float], object]
 Announce = Callable[[Message], object]
+Keep = Callable[[bytes], bool]
 
 
 def session_config_for(config: CopyConfig) -> SessionConfig:
@@ -53,10 +65,15 @@ class ReplayStats:
 
 class Replay:
     def __init__(self, config: CopyConfig, emit: Emit, announce: Announce, *,
-                 quarantine: float = TIME_WAIT_SECONDS) -> None:
+                 keep: Keep | None = None, quarantine: float = TIME_WAIT_SECONDS) -> None:
+        """``keep(packet)`` is the compiled ``-F`` filter (None: no -F)."""
         self.config = config
         self._emit = emit
         self._announce = announce
+        self._keep = keep
+        self._loopback_source = config.loopback_source
+        self._first_captured_at: float | None = None  # the -g ramp starts here
+        self._registered: set[tuple[bytes, int, bytes, int]] = set()
         self.transfers = TransferMap(config.transfers)
         self.allocator = ClientAllocator(config.client_pool, port_slice=config.port_slice, quarantine=quarantine)
         self.session_config = session_config_for(config)
@@ -70,18 +87,28 @@ class Replay:
     def captured_segment(self, packet: bytes) -> Segment | None:
         """Parse and filter a captured packet; None (and a counted reason) if not replayed."""
         self.stats.captured += 1
+        if self._keep is not None and not self._keep(packet):
+            self.stats.skipped["not matching -F"] += 1
+            return None
         try:
             segment = parse_packet(packet)
         except PacketError as exc:
             self.stats.skipped[f"unparsable: {str(exc).split(':')[0]}"] += 1
             return None
-        if self.transfers.match(segment.dst, segment.dport) is None:
+        transfer = self.transfers.match(segment.dst, segment.dport)
+        if transfer is None:
             self.stats.skipped["not matching -x"] += 1
             return None
+        if self._loopback_source is not None:
+            source = loopback_replacement(segment.src, transfer.target_addr, self._loopback_source)
+            if source is not None:
+                segment = replace(segment, src=source)
         return segment
 
     def client_segment(self, segment: Segment, now: float) -> None:
         self._now = now
+        if self._first_captured_at is None:
+            self._first_captured_at = now
         for index, table in enumerate(self.tables):
             self._execute(table.handle_client(segment, now=now), index, now)
 
@@ -119,6 +146,10 @@ class Replay:
         created = sum(t.counters["sessions_created"] for t in self.tables)
         return created - sum(self.stats.outcomes.values())
 
+    def registrations(self) -> list[Message]:
+        """A Register for every route a live session holds, in no particular order."""
+        return [RegisterMessage(*key) for key in self._registered]
+
     def counters(self) -> Counter:
         """Table and session counters of every copy, summed."""
         total: Counter = Counter()
@@ -130,9 +161,12 @@ class Replay:
     # ---- sessions ------------------------------------------------------------------------
     def _factory(self, copy_index: int):
         def make(segment: Segment, generation: int = 0) -> Session | None:
-            if self.config.sample_percent < 100 and not sample_session(
-                    segment.src, segment.sport, self.config.sample_percent):
-                self.stats.skipped["sampled out (-r)"] += 1
+            percent = self.config.sample_percent
+            if self.config.gradual:
+                percent = gradual_percent(self._now - self._first_captured_at, percent)
+            if percent < 100 and not sample_session(segment.src, segment.sport, percent):
+                self.stats.skipped["sampled out (-g)" if percent < self.config.sample_percent
+                                   else "sampled out (-r)"] += 1
                 return None
             if self.config.only_full_sessions and not segment.flags & SYN:
                 self.stats.skipped["no SYN captured (-O)"] += 1
@@ -159,8 +193,10 @@ class Replay:
                 else:
                     self._send(segment, now)
             elif kind is Register:
+                self._registered.add((*command.client, *command.target))
                 self._announce(RegisterMessage(*command.client, *command.target))
             elif kind is Unregister:
+                self._registered.discard((*command.client, *command.target))
                 self._announce(UnregisterMessage(*command.client, *command.target))
             elif kind is Finished:
                 self.stats.outcomes[command.outcome.value] += 1
