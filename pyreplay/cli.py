@@ -28,7 +28,24 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+class _OneLineErrors(click.Group):
+    """Usage errors (an unknown flag, a flag without its value) are one line and exit code 2,
+    like a bad value."""
+
+    def main(self, *args, **kwargs):
+        kwargs.setdefault("prog_name", "pyreplay")  # also under python -m pyreplay.cli
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else "pyreplay"
+            _fail(f"{exc.format_message().rstrip('.')} (see '{path} -h')", 2)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("aborted", 1)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, "-v", "--version", prog_name="pyreplay")
 def main() -> None:
     """TCP stream replay: copy live traffic to a test server, replay captures as many users."""

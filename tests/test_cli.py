@@ -54,6 +54,9 @@ def test_every_subcommand_has_h_and_v_like_the_originals(command, flags):
     (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-T", "0", "-i", "f"), "-T '0'"),
     (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-H", "127.0.0.1", "-i", "f"), "-H '127.0.0.1'"),
     (("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-o", "a,b", "-i", "f"), "-o 'a,b'"),
+    (("burn", "-L"), "No such option '-L' (see 'pyreplay burn -h')"),  # tcpburn refused it too
+    (("copy", "-x"), "Option '-x' requires an argument"),
+    (("burn", "--no-syn", "maybe"), "'maybe' is not one of 'fake', 'skip'"),
     (("intercept", "-n", "2000"), "-n '2000'"),
     (("intercept", "-s", "0"), "-s '0'"),
     (("intercept", "-t", "0"), "-t '0'"),
@@ -71,6 +74,17 @@ def test_bad_values_are_one_line_and_exit_2(args, fragment):
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and fragment in lines[0], done.stderr
+
+
+def test_intercept_help_shows_the_defaults_the_runtime_uses():
+    from pyreplay.channel.batcher import DEFAULT_MAX_ITEMS
+    from pyreplay.channel.delay import DEFAULT_DELAY_CAPACITY
+    from pyreplay.channel.router import DEFAULT_IDLE_TIMEOUT
+
+    out = " ".join(cli("intercept", "-h").stdout.split())
+    for flag, default in (("--combine", DEFAULT_MAX_ITEMS), ("--delay-capacity", DEFAULT_DELAY_CAPACITY),
+                          ("--route-timeout", int(DEFAULT_IDLE_TIMEOUT))):
+        assert f"[default: {default}]" in out.split(flag, 1)[1].split(" -", 1)[0], flag
 
 
 def test_unreadable_capture_file_is_a_clear_error(tmp_path):
