@@ -512,6 +512,11 @@ def _compat(flag: str, text: str | None, effect: str) -> str:
     return f"{shown}: accepted for compatibility, no effect: {effect}"
 
 
+_ONE_CHANNEL_CONNECTION = ("pyreplay opens one channel connection per intercept; responses arrive "
+                           "batched on it and one process reads them, so more connections would add "
+                           "writes, not throughput")
+
+
 def _given(value: Value) -> bool:
     return value is not None and value is not False
 
@@ -706,9 +711,7 @@ def _copy_compat_warnings(channel_connections: Value, rtt_ms: Value, pool_kb: Va
     if _given(channel_connections):
         n = parse_int(channel_connections, "-C", 1, MAX_CHANNEL_CONNECTIONS, default=1,
                       meaning=" connections per intercept")
-        notes.append(_compat("-C", str(n), "pyreplay opens one channel connection per intercept; "
-                             "responses arrive batched on it and one process reads them, so more "
-                             "connections would add writes, not throughput"))
+        notes.append(_compat("-C", str(n), _ONE_CHANNEL_CONNECTION))
     if _given(rtt_ms):
         ms = parse_int(rtt_ms, "-R", 0, default=0, meaning=" milliseconds")
         notes.append(_compat("-R", str(ms), "the original never applied it either; pyreplay "
@@ -987,9 +990,7 @@ class BurnConfig:
         if _given(channel_connections):
             n = parse_int(channel_connections, "-C", 1, BURN_MAX_CHANNEL_CONNECTIONS, default=1,
                           meaning=" connections per intercept")
-            warnings.append(_compat("-C", str(n), "pyreplay opens one channel connection per "
-                                    "intercept; responses arrive batched on it and one process "
-                                    "reads them, so more connections would add writes, not throughput"))
+            warnings.append(_compat("-C", str(n), _ONE_CHANNEL_CONNECTION))
         device_name = _one_interface(output_device, "-o")
         if device_name is not None:
             warnings.append(_compat("-o", device_name, "pyreplay sends through a raw IP socket and "

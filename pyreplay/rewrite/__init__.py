@@ -1,5 +1,6 @@
 """Rewriting decisions for replayed sessions (sans-IO): where a packet goes, which client identity
-it is sent from, and whether its session is sampled.
+it is sent from (and ``-H`` for loopback clients), whether its session is sampled (``-r``, the
+``-g`` ramp), and which client a response belongs to when its address was rewritten (``-D``).
 
 Contract: pure functions and small state machines over packed addresses and ints; time is the
 ``now`` argument. Nothing here touches packets' bytes (that is ``pyreplay.packet``).
