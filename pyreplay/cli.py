@@ -9,7 +9,9 @@ command lines run unchanged; a flag with nothing to act on here says so in one w
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -205,7 +207,9 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("-k", "--keepalive-timeout", help="seconds an idle keep-alive session lives (default: -t + 120)")
 @click.option("-M", "--mtu", default="1500", help="MTU of packets sent to the target")
 @click.option("-D", "--mss", default="1460", help="MSS offered in faked SYNs")
-@click.option("-i", "--input", "offline_file", help="capture file (pcap/pcapng) to replay")
+@click.option("-i", "--input", "offline_file",
+              help="capture file (pcap/pcapng) to replay; interfaces of this host (dev[,dev] or any) capture live, "
+                   "as tcpcopy's --pcap-capture builds")
 @click.option("-a", "--accelerate", "acceleration", default="1", help="offline: replay N times faster")
 @click.option("-I", "--gap-threshold", "gap_threshold_ms", default="0", help="offline: compress idle gaps longer than N ms (0: off)")
 @click.option("-l", "--log", "log_file", help="log file (default: stderr)")
@@ -237,8 +241,8 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("--drain-seconds", default=2.0, help="live: after SIGINT/SIGTERM, let open sessions finish for N seconds")
 @_version
 def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interval, drain_seconds, **options) -> None:
-    """Replay client traffic to a target server (TCPCopy): live (--xdp/--tc/--afpacket IFACE, or
-    every interface with the best method) until SIGINT/SIGTERM, or offline from a capture file (-i)."""
+    """Replay client traffic to a target server (TCPCopy): live (--xdp/--tc/--afpacket IFACE, -i IFACE,
+    or every interface with the best method) until SIGINT/SIGTERM, or offline from a capture file (-i)."""
     from pyreplay.backends.cbpf import FilterError
     from pyreplay.config import CopyConfig
     from pyreplay.logsetup import setup_logging
@@ -246,11 +250,18 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
 
     if dry_run_output and not options.get("intercepts"):
         options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
+    live_interfaces = input_interfaces(options.get("offline_file"))
+    if live_interfaces is not None:
+        options["offline_file"] = None
     config = _config_or_exit(lambda: CopyConfig.from_options(**options))
     forced = [(name, value) for name, value in (("xdp", xdp), ("tc", tc), ("afpacket", afpacket)) if value]
     if len(forced) > 1:
         _fail("choose one of --xdp, --tc, --afpacket", 2)
+    if live_interfaces is not None and forced:
+        _fail(f"-i {live_interfaces or 'any'} and --{forced[0][0]}: name the capture interfaces once", 2)
     if not config.offline_file:
+        if live_interfaces is not None:
+            forced = [(None, live_interfaces)]  # the best method, on these interfaces
         _copy_live(config, forced[0] if forced else None, xdp_native, stats_interval, drain_seconds)
         return
     if forced:
@@ -263,6 +274,24 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
     except (CopyError, OSError) as exc:
         _fail(str(exc))
     _run_copy(runtime, config, exit_on_problems=True)
+
+
+def input_interfaces(value: str | None) -> str | None:
+    """copy ``-i``: in tcpcopy's --pcap-capture builds it names the capture interfaces
+    (``dev[,dev]``, ``any`` for all). When it names no existing file but only interfaces of this
+    host (or ``any``), return them ("" for any): copy then captures live on them. Else None
+    (a capture file, or a name that is neither, which then fails as a file)."""
+    if not value or os.path.exists(value):
+        return None
+    names = [name.strip() for name in value.split(",")]
+    if names == ["any"]:
+        return ""
+    try:
+        for name in names:
+            socket.if_nametoindex(name)
+    except OSError:
+        return None
+    return ",".join(names)
 
 
 def _run_copy(runtime, config, *, exit_on_problems: bool) -> None:

@@ -87,6 +87,30 @@ def test_intercept_help_shows_the_defaults_the_runtime_uses():
         assert f"[default: {default}]" in out.split(flag, 1)[1].split(" -", 1)[0], flag
 
 
+def test_input_naming_interfaces_of_this_host_means_live_capture(tmp_path, monkeypatch):
+    from pyreplay.cli import input_interfaces
+
+    monkeypatch.chdir(tmp_path)
+    assert input_interfaces("lo") == "lo"  # every namespace has lo
+    assert input_interfaces("any") == ""
+    assert input_interfaces("lo,pyreplay-none0") is None and input_interfaces("pyreplay-none0") is None
+    assert input_interfaces(None) is None and input_interfaces("") is None
+    (tmp_path / "lo").write_bytes(b"")
+    assert input_interfaces("lo") is None  # an existing file is a capture file
+
+
+@pytest.mark.netns
+def test_tcpcopy_pcap_capture_command_line_captures_live_on_the_named_interface():
+    """tcpcopy (--pcap-capture build) -x ... -s ... -i lo: in a namespace of the test's own, with no
+    intercept to reach, copy takes the live path (it connects to intercept before capturing)."""
+    done = subprocess.run(["unshare", "-n", sys.executable, "-m", "pyreplay.cli", "copy", "-x", "80-10.0.0.2:8080",
+                           "-s", "127.0.0.1", "-i", "lo"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert "cannot reach intercept at 127.0.0.1:36524" in done.stderr and "cannot read" not in done.stderr
+    both = cli("copy", "-x", "80-10.0.0.2:8080", "-s", "10.0.0.3", "-i", "lo", "--xdp", "lo")
+    assert both.returncode == 2 and "name the capture interfaces once" in both.stderr
+
+
 def test_unreadable_capture_file_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.pcap"
     bad.write_bytes(b"this is not a capture file at all")
