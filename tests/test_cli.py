@@ -203,3 +203,29 @@ def test_tcpburn_compatibility_flags_are_accepted_with_one_line_each(tmp_path):
     _, done = burn_syn_times(tmp_path, "-S", "1460", "-C", "2", "-o", "eth1")
     warnings = [line for line in done.stderr.splitlines() if line.startswith("pyreplay: warning: ")]
     assert [w.split(":")[2].strip() for w in warnings] == ["-S 1460", "-C 2", "-o eth1"]
+
+
+def test_burn_daemon_writes_its_pid_file_runs_in_the_background_and_removes_it(tmp_path):
+    import os
+    import time
+
+    capture, out, pid_file = tmp_path / "b.pcap", tmp_path / "out.pcap", tmp_path / "burn.pid"
+    write_capture(capture, [(0.0, 40001)])
+    done = cli("burn", "-x", "80-198.18.0.30:8080", "-f", str(capture), "-u", "50", "-c", "198.19.0.1",
+               "--write", str(out), "--loop", "40", "-d", "-P", str(pid_file))
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr  # the parent returns at once
+    deadline = time.monotonic() + 30
+    pid = None
+    while time.monotonic() < deadline:
+        if pid is None and pid_file.exists() and pid_file.read_text().strip():
+            pid = int(pid_file.read_text())
+        if pid is not None and not pid_file.exists():
+            break
+        time.sleep(0.02)
+    else:
+        if pid is not None:
+            os.kill(pid, 15)  # the daemon this test started
+        pytest.fail("the daemon did not finish in 30 s")
+    with open_capture(out) as reader:
+        syns = [s for s in (parse_packet(r.packet) for r in reader) if s.flags & SYN]
+    assert len(syns) == 50 * 40
