@@ -529,12 +529,12 @@ def parse_loopback_source(text: str, flag: str = "-H") -> bytes:
     return ip.packed
 
 
+_V6_LOOPBACK = ipaddress.IPv6Address("::1").packed
+
+
 def is_loopback(addr: bytes) -> bool:
     """127.0.0.0/8 or ::1 (packed)."""
     return addr[0] == 127 if len(addr) == 4 else addr == _V6_LOOPBACK
-
-
-_V6_LOOPBACK = ipaddress.IPv6Address("::1").packed
 
 
 def parse_dockered(text: str, flag: str = "-D") -> tuple[tuple[bytes, bytes], ...]:
