@@ -8,7 +8,11 @@ channel decoding) is counted, not the simulated target's, so the number is stabl
 machine where the lab benchmark's wall-clock-driven loop is not. It is a relative measure for
 optimising the engine; ``bench_offline.py`` stays the end-to-end truth.
 
-Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT]``
+``--null-sessions`` replaces the session engine by one that absorbs every event and sends
+nothing: what is left is the floor of the layers around it (capture parse, -x match, table
+lookup, session creation, allocator, deadlines), i.e. what no session-engine optimisation saves.
+
+Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions]``
 """
 
 from __future__ import annotations
@@ -87,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("-x", "--transfer", default="80-10.0.0.1:8080")
     p.add_argument("--profile", type=Path, help="write a cProfile of one run here")
+    p.add_argument("--null-sessions", action="store_true",
+                   help="sessions absorb every event and send nothing: the cost of the layers around them")
     a = p.parse_args(argv)
+    if a.null_sessions:
+        from pyreplay.session.session import Session
+        Session.handle = lambda self, event, *, now: []
+        Session.next_deadline = lambda self: None
+        Session.absorb_pure_ack = lambda self, segment, now: True
     if a.profile:
         import cProfile
         cProfile.runctx("run_once(a.pcap, a.accel, a.rtt, a.transfer)", globals(), locals(), str(a.profile))
