@@ -18,7 +18,7 @@ from pyreplay.packet.segment import ACK, FIN, PSH, SYN, Segment, TcpOptions
 from pyreplay.packet.tcpip import build_packet
 
 pytestmark = pytest.mark.netns
-SESSIONS = 18  # one per second: the last ones come well after the reconnection at ~13.5 s
+SESSIONS = 20  # one per second: the last ones come well after the reconnection at ~13.5 s
 PORT = 36531  # an intercept of this test's own, so stopping it leaves the module's alone
 
 
@@ -39,7 +39,8 @@ def session_capture(path, prefix: str) -> None:
 
 
 def replay_losing_intercept(rl, prefix: str, *flags: str) -> tuple[subprocess.CompletedProcess, str, float]:
-    """Replay the capture at its own pace; stop intercept 1.5 s in, start it again 1 s later."""
+    """Replay the capture at its own pace; stop intercept once the first session reached the
+    target, start it again 1 s later."""
     pcap, log = rl.lab.workdir / f"{prefix.strip('/')}.pcap", rl.lab.workdir / f"{prefix.strip('/')}.log"
     session_capture(pcap, prefix)
     intercept = rl.start_intercept(port=PORT)
@@ -48,7 +49,13 @@ def replay_losing_intercept(rl, prefix: str, *flags: str) -> tuple[subprocess.Co
                                    "-i", str(pcap), "-l", str(log), "--idle-exit", "2", *flags],
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
-    time.sleep(1.5)
+    # stop intercept only once copy replays through it (start-up time varies: a fresh clone
+    # on a busy CI machine took over 1.5 s), then half a session later
+    deadline = started + 20
+    while not any(r.target == f"{prefix}/0" for r in rl.target.requests()) and time.monotonic() < deadline:
+        assert copy.poll() is None, copy.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)
     intercept.terminate()
     intercept.wait(10)
     lost_at = time.monotonic() - started
@@ -83,5 +90,5 @@ def test_lonely_copy_reconnects_and_replays_what_comes_after(rl):
 
 def test_without_lonely_copy_stops_when_its_intercept_goes(rl):
     done, log, _ = replay_losing_intercept(rl, "/lonely-none")
-    assert "no intercept left; stopping" in log, log
+    assert "no intercept left; stopping" in log, (log, done.stdout, done.stderr)
     assert max(replayed_indexes(rl, "/lonely-none"), default=-1) < 5
