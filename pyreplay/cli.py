@@ -273,7 +273,7 @@ def copy(dry_run_output, idle_exit, xdp, tc, afpacket, xdp_native, stats_interva
         _fail(str(exc), 2)
     except (CopyError, OSError) as exc:
         _fail(str(exc))
-    _run_copy(runtime, config, exit_on_problems=True)
+    _run_to_exit(runtime, config, exit_on_problems=True)
 
 
 def input_interfaces(value: str | None) -> str | None:
@@ -294,11 +294,11 @@ def input_interfaces(value: str | None) -> str | None:
     return ",".join(names)
 
 
-def _run_copy(runtime, config, *, exit_on_problems: bool) -> None:
-    """Daemonize if asked, run until done or stopped, print the summary and exit.
+def _run_to_exit(runtime, config, *, exit_on_problems: bool) -> None:
+    """Daemonize if asked, run until done or stopped, print the summary and exit (copy, burn).
 
-    Offline copy exits 1 when its summary names a problem; live copy ends on a stop signal, so
-    it exits 0 (the problems are printed all the same)."""
+    Offline copy and burn exit 1 when their summary names a problem; live copy ends on a stop
+    signal, so it exits 0 (the problems are printed all the same)."""
     from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
 
     if config.daemon:
@@ -340,7 +340,7 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
         _fail(f"cannot capture{' with --' + method if method else ''}: {exc}")
     except (CopyError, OSError) as exc:
         _fail(str(exc))
-    _run_copy(runtime, config, exit_on_problems=False)
+    _run_to_exit(runtime, config, exit_on_problems=False)
 
 
 @main.command(context_settings={"show_default": True})
@@ -380,7 +380,6 @@ def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None
     from pyreplay.config import BurnConfig
     from pyreplay.logsetup import setup_logging
     from pyreplay.runtime.burn import Burn, BurnError, BurnOptions
-    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
 
     if dry_run_output and not options.get("intercepts"):
         options["intercepts"] = "127.0.0.1"  # a dry run talks to no intercept
@@ -394,16 +393,7 @@ def burn(files, filter_, no_syn, report_file, dry_run_output, **options) -> None
         _fail(str(exc), 2)
     except (BurnError, OSError) as exc:
         _fail(str(exc))
-    if config.daemon:
-        daemonize()
-    stop_on_signals(runtime.stop)
-    with PidFile(config.pid_file):
-        summary = runtime.run()
-    for line in summary.lines:
-        click.echo(line)
-    for problem in summary.problems:
-        click.echo(f"problem: {problem}")
-    sys.exit(0 if summary.ok else 1)
+    _run_to_exit(runtime, config, exit_on_problems=True)
 
 
 @main.group("bpf")

@@ -211,7 +211,7 @@ class OfflineCopy:
         self.clock = clock
         self.idle_exit = idle_exit
         self._stopping = False
-        self.memory_exceeded = 0.0
+        self.memory = MemoryLimit(config.memory_limit_mb)
         self.passes = 0  # passes over the file started (-T)
         self.pass_problem: str | None = None
         self._file_skipped: Counter = Counter()  # capture-file skips of the passes already read
@@ -315,7 +315,7 @@ class OfflineCopy:
                     continue
                 if now >= next_memory_check:
                     next_memory_check = now + 1.0
-                    if self._over_memory_limit():
+                    if self.memory.exceeded():
                         break
                 wake = min(x for x in (due if pending else None, deadline, now + 0.1,
                                        self._simulated_due[0][0] if self._simulated_due else None) if x is not None)
@@ -336,14 +336,6 @@ class OfflineCopy:
         finally:
             self.close()
         return self.summary()
-
-    def _over_memory_limit(self) -> bool:
-        rss_mb = memory_over_limit(self.config.memory_limit_mb)
-        if rss_mb is None:
-            return False
-        self.memory_exceeded = rss_mb
-        log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)
-        return True
 
     def _deliver_simulated(self, now: float) -> None:
         while self._simulated_due and self._simulated_due[0][0] <= now:
@@ -369,9 +361,8 @@ class OfflineCopy:
         file_skipped = self._file_skipped + Counter(self.reader.skipped)
         skipped = {f"capture file: {reason}": count for reason, count in file_skipped.items()}
         problems = []
-        if self.memory_exceeded:
-            problems.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
-                            f"{self.config.memory_limit_mb} MB")
+        if self.memory.problem:
+            problems.append(self.memory.problem)
         if self.pass_problem:
             problems.append(self.pass_problem)
         if self.intercepts is not None and self.intercepts.problem():
@@ -389,6 +380,23 @@ class _NoCapture:
 
     def close(self) -> None:
         pass
+
+
+class MemoryLimit:
+    """copy's ``-m``: ``exceeded()`` checks the peak RSS (and logs once when over); ``problem``
+    is the summary line then, else None."""
+
+    def __init__(self, limit_mb: int) -> None:
+        self.limit_mb = limit_mb
+        self.problem: str | None = None
+
+    def exceeded(self) -> bool:
+        rss_mb = memory_over_limit(self.limit_mb)
+        if rss_mb is None:
+            return False
+        log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.limit_mb)
+        self.problem = f"stopped early: memory {rss_mb:.0f} MB exceeded -m {self.limit_mb} MB"
+        return True
 
 
 def compile_capture_filter(config: CopyConfig) -> Callable[[bytes], bool] | None:

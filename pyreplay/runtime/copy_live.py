@@ -27,11 +27,11 @@ from pyreplay.runtime.copy import (
     CAPTURED_PER_ITERATION,
     CopySummary,
     Intercepts,
+    MemoryLimit,
     compile_capture_filter,
     replay_summary,
 )
 from pyreplay.runtime.outbox import Outbox
-from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
 
 log = logging.getLogger("pyreplay.copy")
@@ -51,7 +51,7 @@ class LiveCopy:
         self.drain_seconds = drain_seconds
         self.stats_interval = stats_interval
         self._stopping = False
-        self.memory_exceeded = 0.0
+        self.memory = MemoryLimit(config.memory_limit_mb)
         self.intercepts: Intercepts | None = None
         self.emitter = None
         keep = compile_capture_filter(config)  # a bad -F fails before anything opens
@@ -101,7 +101,7 @@ class LiveCopy:
                     log.info("%s", self.stats_line())
                 if now >= next_memory_check:
                     next_memory_check = now + 1.0
-                    if self._over_memory_limit():
+                    if self.memory.exceeded():
                         break
                 if len(packets) >= CAPTURED_PER_ITERATION:
                     timeout = 0.0
@@ -139,14 +139,6 @@ class LiveCopy:
                 f"captured {self.replay.stats.captured}, capture losses: "
                 + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
 
-    def _over_memory_limit(self) -> bool:
-        rss_mb = memory_over_limit(self.config.memory_limit_mb)
-        if rss_mb is None:
-            return False
-        self.memory_exceeded = rss_mb
-        log.error("copy: memory %.0f MB exceeds -m %d MB; stopping", rss_mb, self.config.memory_limit_mb)
-        return True
-
     def close(self) -> None:
         if self.capture is not None:
             self._losses = self.capture.losses()
@@ -160,9 +152,8 @@ class LiveCopy:
         extra = []
         if self.intercepts is not None and self.intercepts.problem():
             extra.append(self.intercepts.problem())
-        if self.memory_exceeded:
-            extra.append(f"stopped early: memory {self.memory_exceeded:.0f} MB exceeded -m "
-                         f"{self.config.memory_limit_mb} MB")
+        if self.memory.problem:
+            extra.append(self.memory.problem)
         result = replay_summary(self.replay, self.emitter, {}, extra)
         losses = getattr(self, "_losses", {})
         result.lines.append(f"capture: {self.capture.description} on {', '.join(self.capture.interfaces)}; "
