@@ -12,7 +12,7 @@ optimising the engine; ``bench_offline.py`` stays the end-to-end truth.
 nothing: what is left is the floor of the layers around it (capture parse, -x match, table
 lookup, session creation, allocator, deadlines), i.e. what no session-engine optimisation saves.
 
-Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions]``
+Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions] [--packet-layer]``
 """
 
 from __future__ import annotations
@@ -83,6 +83,26 @@ def run_once(pcap: str, accel: float, rtt: float, transfer: str) -> tuple[float,
                     "outcomes": dict(replay.stats.outcomes)}
 
 
+def packet_layer_costs(pcap: str, repeat: int = 20) -> str:
+    """CPU µs per ``parse_packet`` and per ``build_packet`` call, over every packet of ``pcap``."""
+    from pyreplay.packet.tcpip import build_packet
+    with open_capture(pcap) as reader:
+        packets = [r.packet for r in reader]
+    segments = [parse_packet(p) for p in packets]
+    clock = time.process_time
+    t0 = clock()
+    for _ in range(repeat):
+        for packet in packets:
+            parse_packet(packet)
+    t1 = clock()
+    for _ in range(repeat):
+        for segment in segments:
+            build_packet(segment)
+    t2 = clock()
+    calls = repeat * len(packets)
+    return f"{pcap}: parse_packet {(t1 - t0) / calls * 1e6:.2f} µs, build_packet {(t2 - t1) / calls * 1e6:.2f} µs per call"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("pcap")
@@ -91,9 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("-x", "--transfer", default="80-10.0.0.1:8080")
     p.add_argument("--profile", type=Path, help="write a cProfile of one run here")
+    p.add_argument("--packet-layer", action="store_true",
+                   help="also time parse_packet and build_packet per call over the pcap's packets")
     p.add_argument("--null-sessions", action="store_true",
                    help="sessions absorb every event and send nothing: the cost of the layers around them")
     a = p.parse_args(argv)
+    if a.packet_layer:
+        print(packet_layer_costs(a.pcap))
     if a.null_sessions:
         from pyreplay.session.session import Session
         Session.handle = lambda self, event, *, now: []
