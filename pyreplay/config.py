@@ -477,6 +477,8 @@ def parse_files(value: Value, flag: str = "-f") -> tuple[str, ...]:
     if value is None or isinstance(value, str):
         text = _require(value, flag, "one or more pcap files, e.g. a.pcap,b.pcap")
         return tuple(_entries(text, flag))
+    if isinstance(value, (int, float)):
+        raise ConfigError(f"{flag} takes pcap file names, not the number {value}")
     names = tuple(str(v).strip() for v in value)
     if not names or any(not n for n in names):
         raise ConfigError(f"{flag} is required: one or more pcap files, e.g. a.pcap,b.pcap")
@@ -828,7 +830,7 @@ class InterceptConfig:
         prefixes = () if not pool_text else parse_pool_prefixes(pool_text)
         dockered_text = _text(dockered, "-D")
         rewrites = () if dockered_text is None else parse_dockered(dockered_text)
-        if route_free:
+        if route_free and dockered_text is not None:
             for seen, _ in rewrites:
                 if not _in_prefixes(seen, prefixes):
                     _fail("-D", dockered_text, f"{_ip_text(seen)} must be inside --pool: route-free "

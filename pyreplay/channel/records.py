@@ -19,10 +19,12 @@ no per-field range checks; ``struct.iter_unpack`` does the parsing in C.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from pyreplay.channel.errors import ChannelError
 from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
+from pyreplay.packet.segment import new_options as _new_options
+from pyreplay.packet.segment import new_summary as _new_summary
 
 OPT_MSS = 0x01
 OPT_WSCALE = 0x02
@@ -33,62 +35,6 @@ MAX_RAW_OPTIONS = 40  # TCP's option space
 
 RECORDS = {n: struct.Struct(f"!{n}s{n}sHHIIBHIBHBIIB") for n in (4, 16)}
 MAX_RECORD_BYTES = RECORDS[16].size + MAX_RAW_OPTIONS
-
-
-def _fast_constructor(cls: type, fields: tuple[str, ...]) -> Callable[..., Any]:
-    """A positional constructor that skips the frozen dataclass ``__init__`` (2x faster).
-
-    Setting the slots through their descriptors builds an object equal to ``cls(*args)``. If the
-    class no longer has exactly these slots (segment.py changed), fall back to ``cls`` itself.
-    """
-    if getattr(cls, "__slots__", None) != fields or hasattr(cls, "__post_init__"):
-        return cls
-    setters = [cls.__dict__[name].__set__ for name in fields]
-    new = object.__new__
-
-    def build(*values: Any) -> Any:
-        obj = new(cls)
-        for setter, value in zip(setters, values):
-            setter(obj, value)
-        return obj
-
-    if len(fields) == 5:  # TcpOptions
-        t0, t1, t2, t3, t4 = setters
-
-        def build(a, b, c, d, e):  # type: ignore[no-redef]
-            obj = new(cls)
-            t0(obj, a)
-            t1(obj, b)
-            t2(obj, c)
-            t3(obj, d)
-            t4(obj, e)
-            return obj
-
-    elif len(fields) == 10:  # unrolled for ResponseSummary, the one that matters
-        s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 = setters
-
-        def build(a, b, c, d, e, f, g, h, i, j):  # type: ignore[no-redef]
-            obj = new(cls)
-            s0(obj, a)
-            s1(obj, b)
-            s2(obj, c)
-            s3(obj, d)
-            s4(obj, e)
-            s5(obj, f)
-            s6(obj, g)
-            s7(obj, h)
-            s8(obj, i)
-            s9(obj, j)
-            return obj
-
-    return build
-
-
-_new_summary = _fast_constructor(
-    ResponseSummary,
-    ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "payload_len", "options"),
-)
-_new_options = _fast_constructor(TcpOptions, ("mss", "wscale", "sack_permitted", "timestamp", "raw"))
 
 
 def _pack_one(record: struct.Struct, s: ResponseSummary, raws: list[bytes]) -> bytes:

@@ -85,7 +85,9 @@ def _positional_constructor(cls: type) -> Callable[..., Any]:
     through their descriptors builds an equal object about twice as fast, which matters for the
     objects made per packet. Every field must be passed, in declaration order; no validation.
     """
-    names = cls.__slots__
+    names = getattr(cls, "__slots__", None)
+    if names is None:  # compiled by mypyc: the class's own constructor is already native
+        return cls
     setters = {f"_set_{name}": cls.__dict__[name].__set__ for name in names}
     args = ", ".join(names)
     body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)

@@ -42,7 +42,7 @@ POOL_SALT = 0xC2B2AE3D27D4EB4F
 FIRST_CURSOR_PORT = 32768  # where moved sessions start: the usual ephemeral range
 
 
-class PoolExhausted(RuntimeError):
+class PoolExhausted(Exception):
     """Every identity a session could take is live or in quarantine."""
 
 

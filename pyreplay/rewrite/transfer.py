@@ -24,11 +24,10 @@ class TransferMap:
         exact: dict[tuple[bytes, int], Transfer] = {}
         wildcard: dict[tuple[int, int], Transfer] = {}
         for t in self.transfers:
-            table, key = ((exact, (t.online_addr, t.online_port)) if t.online_addr is not None
-                          else (wildcard, (len(t.target_addr), t.online_port)))
-            if key in table:  # type: ignore[operator]
-                raise ValueError(f"two transfers for the same online side: {table[key]} and {t}")
-            table[key] = t  # type: ignore[index]
+            clash = (exact.setdefault((t.online_addr, t.online_port), t) if t.online_addr is not None
+                     else wildcard.setdefault((len(t.target_addr), t.online_port), t))
+            if clash is not t:
+                raise ValueError(f"two transfers for the same online side: {clash} and {t}")
         object.__setattr__(self, "_exact", exact)
         object.__setattr__(self, "_wildcard", wildcard)
 

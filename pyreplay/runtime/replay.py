@@ -162,7 +162,7 @@ class Replay:
     def _factory(self, copy_index: int):
         def make(segment: Segment, generation: int = 0) -> Session | None:
             percent = self.config.sample_percent
-            if self.config.gradual:
+            if self.config.gradual and self._first_captured_at is not None:
                 percent = gradual_percent(self._now - self._first_captured_at, percent)
             if percent < 100 and not sample_session(segment.src, segment.sport, percent):
                 self.stats.skipped["sampled out (-g)" if percent < self.config.sample_percent
@@ -172,6 +172,7 @@ class Replay:
                 self.stats.skipped["no SYN captured (-O)"] += 1
                 return None
             transfer = self.transfers.match(segment.dst, segment.dport)
+            assert transfer is not None  # captured_segment let only -x matches through
             key = ClientKey(segment.src, segment.sport, copy_index, segment.dst, segment.dport, generation)
             try:
                 identity = self.allocator.allocate(key, self._now)
@@ -183,8 +184,7 @@ class Replay:
 
     def _execute(self, commands: list[Command], copy_index: int, now: float) -> None:
         for command in commands:
-            kind = type(command)  # exact types: this runs for every command
-            if kind is Send:
+            if isinstance(command, Send):
                 segment = command.segment
                 if len(segment.payload) + 60 <= self._mtu:
                     self.stats.last_activity = now
@@ -192,13 +192,13 @@ class Replay:
                     self.stats.packets_sent += 1
                 else:
                     self._send(segment, now)
-            elif kind is Register:
+            elif isinstance(command, Register):
                 self._registered.add((*command.client, *command.target))
                 self._announce(RegisterMessage(*command.client, *command.target))
-            elif kind is Unregister:
+            elif isinstance(command, Unregister):
                 self._registered.discard((*command.client, *command.target))
                 self._announce(UnregisterMessage(*command.client, *command.target))
-            elif kind is Finished:
+            elif isinstance(command, Finished):
                 self.stats.outcomes[command.outcome.value] += 1
                 if command.client is not None:
                     key = self.allocator.owner(*command.client)

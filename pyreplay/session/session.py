@@ -124,26 +124,28 @@ class Session:
     def handle(
         self, event: ClientSegment | TargetResponse | Tick | Shutdown | Superseded, *, now: float
     ) -> list[Command]:
-        self._out = out = []
+        out: list[Command] = []
+        self._out = out
         if self.phase is _CLOSED:
             self._after_close(event)
             return out
-        kind = type(event)  # exact types: dispatch runs for every packet
-        if kind is TargetResponse:
+        client_data = False
+        if isinstance(event, TargetResponse):
             self._on_target(event.summary, now)
-        elif kind is ClientSegment:
+        elif isinstance(event, ClientSegment):
             self._on_client(event.segment, now)
-        elif kind is Tick:
+            client_data = bool(event.segment.payload)
+        elif isinstance(event, Tick):
             self._on_tick(now)
-        elif kind is Shutdown:
+        elif isinstance(event, Shutdown):
             self._abort(Outcome.SHUTDOWN, "tool exiting")
-        elif kind is Superseded:
+        elif isinstance(event, Superseded):
             self._abort(Outcome.SUPERSEDED, "a new connection reused the client address")
         else:
             raise TypeError(f"not a session event: {event!r}")
         if self.phase is not _CLOSED:
             self._pump(now)
-            if kind is ClientSegment and event.segment.payload:  # only client data adds bytes
+            if client_data:  # only client data adds bytes
                 self._enforce_memory_bound()
         return out
 
@@ -193,6 +195,7 @@ class Session:
             if at < best:
                 best = at
         stream = self._stream
+        assert stream is not None  # set from the first client packet on
         if stream._out_of_order and self._gap_since is not None:
             at = self._gap_since + c.capture_gap_timeout
             if at < best:
@@ -351,13 +354,13 @@ class Session:
         offered = self._syn.options
         self._rcv_nxt = seq_add(s.seq, 1)
         self._ack_sent = None
-        both_scale = offered.wscale is not None and s.options.wscale is not None
-        self._wscale = min(s.options.wscale, 14) if both_scale else 0
+        target_wscale, target_timestamp = s.options.wscale, s.options.timestamp
+        self._wscale = min(target_wscale, 14) if offered.wscale is not None and target_wscale is not None else 0
         self._peer_window = s.window  # never scaled in a SYN-ACK
         self._target_mss = s.options.mss or _DEFAULT_TARGET_MSS
-        self._ts_on = offered.timestamp is not None and s.options.timestamp is not None
-        if self._ts_on:
-            self._ts_recent = s.options.timestamp[0]
+        self._ts_on = offered.timestamp is not None and target_timestamp is not None
+        if offered.timestamp is not None and target_timestamp is not None:
+            self._ts_recent = target_timestamp[0]
             self._ts_last_sent = offered.timestamp[0]
         if not self._syn_retransmitted:
             self._rto.sample(now - self._syn_sent_at)
@@ -440,7 +443,7 @@ class Session:
         self._send_ack()
         if self.phase is Phase.AWAITING_RESPONSE:
             self.counters["responses"] += 1
-        if self.phase in (*_SENDING_PHASES, Phase.FIN_WAIT):
+        if self.phase in _SENDING_PHASES or self.phase is Phase.FIN_WAIT:
             self._to(Trigger.TARGET_FIN, now)
 
     def _on_target_reset(self, now: float) -> None:
@@ -544,7 +547,7 @@ class Session:
         )
 
     def _send_client_fin_if_ready(self, now: float, *, release_hold: bool = False) -> None:
-        allowed = (Phase.ESTABLISHED, Phase.CLOSE_WAIT)
+        allowed: tuple[Phase, ...] = (Phase.ESTABLISHED, Phase.CLOSE_WAIT)
         if release_hold:
             allowed += (Phase.AWAITING_RESPONSE,)
         if self.phase not in allowed or not self._fin_ready():
@@ -795,6 +798,7 @@ class Session:
         if request_ack is None:
             return None
         stream = self._stream
+        assert stream is not None
         chunk = stream.peek()
         if chunk is not None:
             next_ack, after = chunk.client_ack, "request"

@@ -42,7 +42,7 @@ class Trigger(Enum):
     FINISH = "finish"
 
 
-class InvalidTransition(RuntimeError):
+class InvalidTransition(Exception):
     """The engine asked for a transition the table does not allow (a bug, not bad traffic)."""
 
 

@@ -96,12 +96,12 @@ class SessionTable:
         if len(ikeys) == 1 and not segment.flags & SYN:
             # the usual case: one connection on the key; pure ACKs (half the captured packets)
             # are absorbed without commands or rescheduling
-            ikey = ikeys[0]
-            session = self._sessions[ikey]
+            only = ikeys[0]
+            session = self._sessions[only]
             if session.absorb_pure_ack(segment, now):
                 return []
             if not (session.finished and segment.payload):
-                return self._deliver(ikey, session, ClientSegment(segment), now)
+                return self._deliver(only, session, ClientSegment(segment), now)
         ikey = self._owner_of(ikeys, segment)
         if ikey is None:  # a new connection on this key
             self.counters["port_reuse"] += 1
@@ -165,7 +165,7 @@ class SessionTable:
                     newest = ikey
                     break
         session = sessions[newest]
-        if newest is ikeys[-1] and session.finished and segment.payload:
+        if newest == ikeys[-1] and session.finished and segment.payload:
             end = session.captured_end
             if end is not None and seq_ge(seq, end):
                 return None  # data of a new connection whose SYN was not captured

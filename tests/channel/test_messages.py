@@ -14,8 +14,6 @@ from pyreplay.channel.messages import (
     format_version,
     version_major,
 )
-from pyreplay.channel.records import _fast_constructor
-from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary
 
 V4, V6 = bytes(4), bytes(16)
 
@@ -44,13 +42,3 @@ def test_invalid_messages_cannot_be_built(make, error):
 def test_route_key_is_client_then_target():
     assert Register(V4, 1, bytes([1, 2, 3, 4]), 2).key == (V4, 1, bytes([1, 2, 3, 4]), 2)
     assert Unregister(V6, 3, V6, 4).key == (V6, 3, V6, 4)
-
-
-def test_fast_constructor_builds_equal_objects_and_falls_back_when_fields_change():
-    fields = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "payload_len",
-              "options")
-    args = (V4, V4, 1, 2, 3, 4, 5, 6, 7, NO_OPTIONS)
-    fast = _fast_constructor(ResponseSummary, fields)
-    assert fast is not ResponseSummary
-    assert fast(*args) == ResponseSummary(*args)
-    assert _fast_constructor(ResponseSummary, fields[:-1]) is ResponseSummary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 
@@ -100,7 +101,7 @@ def test_golden_data_segment_with_captured_options_and_odd_payload():
 
 
 def _fields(seg: Segment) -> dict:
-    return {name: getattr(seg, name) for name in Segment.__slots__}
+    return {f.name: getattr(seg, f.name) for f in dataclasses.fields(Segment)}
 
 
 u32 = st.integers(0, 2**32 - 1)

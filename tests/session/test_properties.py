@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from pyreplay.packet.segment import ACK, FIN, PSH, SYN, Segment
 from pyreplay.packet.seqnum import seq_add, seq_ge
-from pyreplay.session.commands import Finished
+from pyreplay.session.commands import Finished, Outcome
 from pyreplay.session.config import SessionConfig
 from pyreplay.session.session import Session
 
@@ -65,7 +65,7 @@ def check(scenario, no_wait):
     commands = run(session, target, captured, drop_sends=drops)
     assert bytes(target.received) == b"".join(requests)
     assert target.resets == 0
-    assert commands[-1] == Finished("complete", commands[-1].reason, CLIENT, TARGET)
+    assert commands[-1] == Finished(Outcome.COMPLETE, commands[-1].reason, CLIENT, TARGET)
     if not no_wait:
         for i in range(1, len(requests)):
             assert seq_ge(target.first_byte_acks[i], target.response_end_seqs[i - 1]), (

@@ -35,7 +35,7 @@ def make_table(config=None, linger=6.0):
 
 
 def to_port(seg, dport):
-    return Segment(**{**{f: getattr(seg, f) for f in Segment.__slots__}, "dport": dport})
+    return dataclasses.replace(seg, dport=dport)
 
 
 def response_for(session, seq, ack, flags=ACK, payload_len=0):
