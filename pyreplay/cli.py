@@ -17,7 +17,10 @@ import sys
 
 import click
 
-from pyreplay import __version__
+from pyreplay import __version__, compiled
+
+# -v/--version also says which build of the per-packet core runs (it decides the CPU cost)
+_VERSION_MESSAGE = f"%(prog)s, version %(version)s (per-packet core: {compiled.status()})"
 
 
 def _sigterm_as_exit() -> None:
@@ -48,7 +51,7 @@ class _OneLineErrors(click.Group):
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
-@click.version_option(__version__, "-v", "--version", prog_name="pyreplay")
+@click.version_option(__version__, "-v", "--version", prog_name="pyreplay", message=_VERSION_MESSAGE)
 def main() -> None:
     """TCP stream replay: copy live traffic to a test server, replay captures as many users."""
 
@@ -118,7 +121,8 @@ def lab_down(name: str | None, everything: bool) -> None:
 
 def _version(function):
     """``-v``/``--version`` on a subcommand, as the originals have."""
-    return click.version_option(__version__, "-v", "--version", prog_name="pyreplay")(function)
+    return click.version_option(__version__, "-v", "--version", prog_name="pyreplay",
+                                message=_VERSION_MESSAGE)(function)
 
 
 COMPAT = "accepted for compatibility with {tool} {flag}, no effect (a warning says why)"

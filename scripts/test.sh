@@ -7,6 +7,10 @@ bash "$here/scripts/setup.sh"
 cd "$here"
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
+# The plain-Python build of the per-packet core is the fallback where mypyc is not available:
+# its sans-IO tests run again without the compiled modules.
+PYREPLAY_PURE_PYTHON=1 .venv/bin/python -m pytest -q -p no:cacheprovider -m 'not netns and not bpf' \
+    tests/packet tests/session tests/channel tests/test_rewrite.py || status=$?
 # Nothing the tests created may outlive them.
 left=$(ip netns list 2>/dev/null | awk '{print $1}' | grep '^prl' || true)
 xdp=$(ip -o link show 2>/dev/null | grep -E ' xdp(generic|drv|offload)? ' || true)

@@ -18,7 +18,7 @@ def cli(*args, timeout=60):
 
 
 def test_version_and_help():
-    assert cli("--version").stdout.startswith("pyreplay, version")
+    assert cli("--version").stdout.startswith("pyreplay, version 0.1.0 (per-packet core: ")
     out = cli("copy", "--help").stdout
     for flag in ("-x", "-c", "-n", "-f", "-r", "-O", "-W", "-t", "-k", "-M", "-D", "-s", "-p", "-i", "-a", "-I",
                  "-l", "-d", "-P", "-m", "-H", "-T", "-g", "-L", "-F", "-C", "-R", "-U", "-B", "-S", "-o", "-v"):
