@@ -28,6 +28,7 @@ PURE_ENV = "PYREPLAY_PURE_PYTHON"
 
 MODULES = (
     "pyreplay.packet.errors",
+    "pyreplay.packet.record",
     "pyreplay.packet.seqnum",
     "pyreplay.packet.checksum",
     "pyreplay.packet.segment",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pyreplay.config import Transfer
 from pyreplay.packet.errors import PacketError
@@ -149,7 +149,7 @@ class SessionIndex:
 
 
 def _synonly(seg: Segment) -> Segment:
-    return replace(seg, flags=seg.flags & ~(FIN | RST), payload=b"")
+    return seg.replace(flags=seg.flags & ~(FIN | RST), payload=b"")
 
 
 def _store(b: _Building, seg: Segment, timestamp: float) -> None:
@@ -163,7 +163,7 @@ def _add(b: _Building, seg: Segment, timestamp: float, comet: bool, skipped: Cou
         if flags & RST or not seg.payload:
             skipped["packets: client FIN/RST not replayed (--comet)"] += 1
             return
-        seg = replace(seg, flags=flags & ~FIN)
+        seg = seg.replace(flags=flags & ~FIN)
         flags = seg.flags
     if seg.payload:
         ack = seg.ack if flags & ACK else None

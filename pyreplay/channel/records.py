@@ -23,8 +23,6 @@ from typing import Any, Iterable
 
 from pyreplay.channel.errors import ChannelError
 from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
-from pyreplay.packet.segment import new_options as _new_options
-from pyreplay.packet.segment import new_summary as _new_summary
 
 OPT_MSS = 0x01
 OPT_WSCALE = 0x02
@@ -121,7 +119,7 @@ def _options(bits: int, mss: int, wscale: int, tsval: int, tsecr: int, raw: byte
     if (not bits & OPT_MSS and mss) or (not bits & OPT_WSCALE and wscale) or (
             not bits & OPT_TIMESTAMP and (tsval or tsecr)):
         raise ChannelError("response record has a value for an absent option")
-    return _new_options(
+    return TcpOptions(
         mss if bits & OPT_MSS else None,
         wscale if bits & OPT_WSCALE else None,
         bool(bits & OPT_SACK),
@@ -135,7 +133,6 @@ def unpack_runs(runs: Any) -> list[ResponseSummary]:
         raise ChannelError("Responses body is not a list of runs")
     out: list[ResponseSummary] = []
     append = out.append
-    new_summary, new_options, no_options = _new_summary, _new_options, NO_OPTIONS
     for run in runs:
         if type(run) is not list or len(run) != 3:
             raise ChannelError("a Responses run is not [addr_len, records, raw_options]")
@@ -152,22 +149,22 @@ def unpack_runs(runs: Any) -> list[ResponseSummary]:
         for (src, dst, sport, dport, seq, ack, flags, window, plen,
              bits, mss, wscale, tsval, tsecr, raw_len) in record.iter_unpack(blob):
             if not (bits or raw_len or mss or wscale or tsval or tsecr):
-                opts = no_options
+                opts = NO_OPTIONS
             elif bits == OPT_TIMESTAMP and not (mss or wscale) and (raw_len == 0 or raw_len == 12):
                 # most data segments: timestamps only, with or without their captured bytes
                 if raw_len:
                     if pos + 12 > len(raws):
                         raise ChannelError("response record's raw options overrun the run")
-                    opts = new_options(None, None, False, (tsval, tsecr), raws[pos:pos + 12])
+                    opts = TcpOptions(None, None, False, (tsval, tsecr), raws[pos:pos + 12])
                     pos += 12
                 else:
-                    opts = new_options(None, None, False, (tsval, tsecr), b"")
+                    opts = TcpOptions(None, None, False, (tsval, tsecr), b"")
             else:
                 if raw_len > MAX_RAW_OPTIONS or pos + raw_len > len(raws):
                     raise ChannelError("response record's raw options overrun the run")
                 opts = _options(bits, mss, wscale, tsval, tsecr, raws[pos:pos + raw_len])
                 pos += raw_len
-            append(new_summary(src, dst, sport, dport, seq, ack, flags, window, plen, opts))
+            append(ResponseSummary(src, dst, sport, dport, seq, ack, flags, window, plen, opts))
         if pos != len(raws):
             raise ChannelError(f"{len(raws) - pos} unclaimed raw option bytes in a Responses run")
     return out

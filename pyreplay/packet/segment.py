@@ -2,15 +2,14 @@
 
 Addresses are packed bytes (4 for IPv4, 16 for IPv6) so every layer stays family-neutral and
 keys hash fast. Sequence numbers are plain ints in [0, 2**32); compare them with
-``pyreplay.packet.seqnum`` helpers, never with ``<``. ``new_segment``/``new_summary``/
-``new_options`` build the same objects positionally, faster, for the per-packet paths.
+``pyreplay.packet.seqnum`` helpers, never with ``<``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Final
+
+from pyreplay.packet.record import Record
 
 FIN = 0x01
 SYN = 0x02
@@ -22,36 +21,47 @@ ECE = 0x40
 CWR = 0x80
 
 
-@dataclass(frozen=True, slots=True)
-class TcpOptions:
+class TcpOptions(Record):
     """The TCP options replay cares about; ``raw`` keeps the option bytes as captured."""
 
-    mss: int | None = None
-    wscale: int | None = None
-    sack_permitted: bool = False
-    timestamp: tuple[int, int] | None = None  # (TSval, TSecr)
-    raw: bytes = b""
+    __slots__ = ("mss", "wscale", "sack_permitted", "timestamp", "raw")
+    FIELDS = ("mss", "wscale", "sack_permitted", "timestamp", "raw")
+
+    def __init__(self, mss: int | None = None, wscale: int | None = None, sack_permitted: bool = False,
+                 timestamp: tuple[int, int] | None = None, raw: bytes = b"") -> None:
+        self.mss: Final = mss
+        self.wscale: Final = wscale
+        self.sack_permitted: Final = sack_permitted
+        self.timestamp: Final = timestamp  # (TSval, TSecr)
+        self.raw: Final = raw
 
 
 NO_OPTIONS = TcpOptions()
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(Record):
     """One TCP segment as captured (client side) or as built for sending."""
 
-    src: bytes
-    dst: bytes
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    flags: int
-    window: int
-    options: TcpOptions = NO_OPTIONS
-    payload: bytes = b""
-    ip_id: int = 0
-    ttl: int = 64
+    __slots__ = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "options", "payload",
+                 "ip_id", "ttl")
+    FIELDS = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "options", "payload",
+              "ip_id", "ttl")
+
+    def __init__(self, src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+                 window: int, options: TcpOptions = NO_OPTIONS, payload: bytes = b"", ip_id: int = 0,
+                 ttl: int = 64) -> None:
+        self.src: Final = src
+        self.dst: Final = dst
+        self.sport: Final = sport
+        self.dport: Final = dport
+        self.seq: Final = seq
+        self.ack: Final = ack
+        self.flags: Final = flags
+        self.window: Final = window
+        self.options: Final = options
+        self.payload: Final = payload
+        self.ip_id: Final = ip_id
+        self.ttl: Final = ttl
 
     @property
     def seq_space(self) -> int:
@@ -59,46 +69,24 @@ class Segment:
         return len(self.payload) + (1 if self.flags & SYN else 0) + (1 if self.flags & FIN else 0)
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseSummary:
+class ResponseSummary(Record):
     """What intercept tells copy about one response from the target: headers, no payload.
 
     ``src``/``sport`` are the target's, ``dst``/``dport`` the (rewritten) client's.
     """
 
-    src: bytes
-    dst: bytes
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    flags: int
-    window: int
-    payload_len: int
-    options: TcpOptions = field(default=NO_OPTIONS)
+    __slots__ = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "payload_len", "options")
+    FIELDS = ("src", "dst", "sport", "dport", "seq", "ack", "flags", "window", "payload_len", "options")
 
-
-def _positional_constructor(cls: type) -> Callable[..., Any]:
-    """A positional constructor for a frozen slotted dataclass that skips its ``__init__``.
-
-    The frozen ``__init__`` goes through ``object.__setattr__`` per field; setting the slots
-    through their descriptors builds an equal object about twice as fast, which matters for the
-    objects made per packet. Every field must be passed, in declaration order; no validation.
-    """
-    names = getattr(cls, "__slots__", None)
-    if names is None:  # compiled by mypyc: the class's own constructor is already native
-        return cls
-    setters = {f"_set_{name}": cls.__dict__[name].__set__ for name in names}
-    args = ", ".join(names)
-    body = "".join(f"    _set_{name}(obj, {name})\n" for name in names)
-    source = f"def build({args}):\n    obj = _new(_cls)\n{body}    return obj\n"
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, **setters}
-    exec(source, scope)  # noqa: S102 - generated from the class's own slot names
-    build = scope["build"]
-    build.__doc__ = f"{cls.__name__}({args}) without the frozen __init__."
-    return build
-
-
-new_segment = _positional_constructor(Segment)
-new_summary = _positional_constructor(ResponseSummary)
-new_options = _positional_constructor(TcpOptions)
+    def __init__(self, src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+                 window: int, payload_len: int, options: TcpOptions = NO_OPTIONS) -> None:
+        self.src: Final = src
+        self.dst: Final = dst
+        self.sport: Final = sport
+        self.dport: Final = dport
+        self.seq: Final = seq
+        self.ack: Final = ack
+        self.flags: Final = flags
+        self.window: Final = window
+        self.payload_len: Final = payload_len
+        self.options: Final = options

@@ -12,7 +12,7 @@ import struct
 
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import parse_tcp_options
-from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, new_options, new_summary
+from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
 
 _IP = struct.Struct("!BxHxxHxB2x4s4s")
 _TCP = struct.Struct("!HHIIBBH")
@@ -34,11 +34,11 @@ def summarize(packet: bytes | memoryview) -> ResponseSummary:
             if end == 40:
                 options = NO_OPTIONS
             elif end == 52 and packet[40:44] == _NOP_NOP_TIMESTAMP:
-                options = new_options(None, None, False, _TIMESTAMP_VALUES.unpack_from(packet, 44),
+                options = TcpOptions(None, None, False, _TIMESTAMP_VALUES.unpack_from(packet, 44),
                                       packet[40:52])
             else:
                 options = parse_tcp_options(packet[40:end], strict=False)
-            return new_summary(src, dst, sport, dport, seq, ack, flags, window, total_length - end, options)
+            return ResponseSummary(src, dst, sport, dport, seq, ack, flags, window, total_length - end, options)
     return _summarize(packet)
 
 

@@ -19,7 +19,7 @@ import struct
 from pyreplay.packet.checksum import IPPROTO_TCP
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import MAX_OPTIONS_LENGTH, NOP, encode_options, parse_tcp_options
-from pyreplay.packet.segment import NO_OPTIONS, Segment, TcpOptions, new_options, new_segment
+from pyreplay.packet.segment import NO_OPTIONS, Segment, TcpOptions
 
 IPV4_HEADER_LENGTH = 20
 TCP_HEADER_LENGTH = 20
@@ -49,10 +49,10 @@ def parse_packet(buf: bytes | bytearray | memoryview) -> Segment:
             if end == 40:
                 options = NO_OPTIONS
             elif end == 52 and buf[40:44] == _NOP_NOP_TIMESTAMP:
-                options = new_options(None, None, False, _TIMESTAMP_VALUES.unpack_from(buf, 44), buf[40:52])
+                options = TcpOptions(None, None, False, _TIMESTAMP_VALUES.unpack_from(buf, 44), buf[40:52])
             else:
                 options = parse_tcp_options(buf[40:end], strict=False)
-            return new_segment(src, dst, sport, dport, seq, ack, flags, window, options,
+            return Segment(src, dst, sport, dport, seq, ack, flags, window, options,
                                buf[end:total_length], ip_id, ttl)
     view = memoryview(buf).cast("B") if isinstance(buf, memoryview) else memoryview(buf)
     if not view:

@@ -13,7 +13,6 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from pyreplay.config import is_loopback
 from pyreplay.packet.segment import ResponseSummary
@@ -40,4 +39,4 @@ class ResponseDestinations:
 
     def __call__(self, summary: ResponseSummary) -> ResponseSummary:
         registered = self._registered.get(summary.dst)
-        return summary if registered is None else replace(summary, dst=registered)
+        return summary if registered is None else summary.replace(dst=registered)

@@ -32,8 +32,10 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from pyreplay.config import CLIENT_PORTS, TIME_WAIT_SECONDS, WHOLE_PORT_SPACE, PortSlice
+from pyreplay.packet.record import Record
 from pyreplay.rewrite.mix import mix_endpoint
 
 Identity = tuple[bytes, int]  # (packed address, port)
@@ -46,19 +48,33 @@ class PoolExhausted(Exception):
     """Every identity a session could take is live or in quarantine."""
 
 
-@dataclass(frozen=True, slots=True)
-class ClientKey:
+class ClientKey(Record):
     """One replayed session: the original client, the copy index (-n) and, optionally, the online
     destination (so one client port talking to two online services makes two sessions) and the
     generation (a client reusing its port while its old connection is still replayed makes a
     second, concurrent session of the same endpoints)."""
 
-    addr: bytes
-    port: int
-    copy: int = 0
-    dst_addr: bytes = b""
-    dst_port: int = 0
-    generation: int = 0
+    __slots__ = ("addr", "port", "copy", "dst_addr", "dst_port", "generation")
+    FIELDS = ("addr", "port", "copy", "dst_addr", "dst_port", "generation")
+
+    def __init__(self, addr: bytes, port: int, copy: int = 0, dst_addr: bytes = b"", dst_port: int = 0,
+                 generation: int = 0) -> None:
+        self.addr: Final = addr
+        self.port: Final = port
+        self.copy: Final = copy
+        self.dst_addr: Final = dst_addr
+        self.dst_port: Final = dst_port
+        self.generation: Final = generation
+
+    def __eq__(self, other: object) -> bool:  # a dict key per lookup: compared field by field
+        if not isinstance(other, ClientKey):
+            return NotImplemented
+        return (self.port == other.port and self.addr == other.addr and self.copy == other.copy
+                and self.generation == other.generation and self.dst_port == other.dst_port
+                and self.dst_addr == other.dst_addr)
+
+    def __hash__(self) -> int:
+        return hash((self.addr, self.port, self.copy, self.dst_addr, self.dst_port, self.generation))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pyreplay.channel.messages import Message
 from pyreplay.channel.messages import Register as RegisterMessage
@@ -102,7 +102,7 @@ class Replay:
         if self._loopback_source is not None:
             source = loopback_replacement(segment.src, transfer.target_addr, self._loopback_source)
             if source is not None:
-                segment = replace(segment, src=source)
+                segment = segment.replace(src=source)
         return segment
 
     def client_segment(self, segment: Segment, now: float) -> None:

@@ -7,9 +7,10 @@ announces. ``Finished`` is the last command a session ever returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
+from pyreplay.packet.record import Record
 from pyreplay.packet.segment import Segment
 
 Endpoint = tuple[bytes, int]  # (packed address, port)
@@ -32,37 +33,50 @@ class Outcome(StrEnum):
     SHUTDOWN = "shutdown"
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
+class Send(Record):
     """Send this segment to the target (addresses already rewritten: client identity -> target)."""
 
-    segment: Segment
+    __slots__ = ("segment",)
+    FIELDS = ("segment",)
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment: Final = segment
 
 
-@dataclass(frozen=True, slots=True)
-class Register:
+class Register(Record):
     """Tell the intercept(s) to route the target's packets for ``client`` (from ``target``) to us."""
 
-    client: Endpoint
-    target: Endpoint
+    __slots__ = ("client", "target")
+    FIELDS = ("client", "target")
+
+    def __init__(self, client: Endpoint, target: Endpoint) -> None:
+        self.client: Final = client
+        self.target: Final = target
 
 
-@dataclass(frozen=True, slots=True)
-class Unregister:
+class Unregister(Record):
     """The session no longer needs the target's packets for ``client``."""
 
-    client: Endpoint
-    target: Endpoint
+    __slots__ = ("client", "target")
+    FIELDS = ("client", "target")
+
+    def __init__(self, client: Endpoint, target: Endpoint) -> None:
+        self.client: Final = client
+        self.target: Final = target
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
+class Finished(Record):
     """The session ended; ``reason`` is one human-readable line."""
 
-    outcome: Outcome
-    reason: str
-    client: Endpoint | None = None
-    target: Endpoint | None = None
+    __slots__ = ("outcome", "reason", "client", "target")
+    FIELDS = ("outcome", "reason", "client", "target")
+
+    def __init__(self, outcome: Outcome, reason: str, client: Endpoint | None = None,
+                 target: Endpoint | None = None) -> None:
+        self.outcome: Final = outcome
+        self.reason: Final = reason
+        self.client: Final = client
+        self.target: Final = target
 
 
 Command = Send | Register | Unregister | Finished

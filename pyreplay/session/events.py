@@ -1,4 +1,4 @@
-"""Events the session engine consumes (frozen, slotted; no behaviour).
+"""Events the session engine consumes (immutable records; no behaviour).
 
 Contract: the runtime (or the session table) turns every input into exactly one of these and
 passes it to ``Session.handle(event, now=...)``.
@@ -6,38 +6,48 @@ passes it to ``Session.handle(event, now=...)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Final
 
+from pyreplay.packet.record import Record
 from pyreplay.packet.segment import ResponseSummary, Segment
 
 
-@dataclass(frozen=True, slots=True)
-class ClientSegment:
+class ClientSegment(Record):
     """A captured client packet already matched to this session; addresses as captured."""
 
-    segment: Segment
+    __slots__ = ("segment",)
+    FIELDS = ("segment",)
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment: Final = segment
 
 
-@dataclass(frozen=True, slots=True)
-class TargetResponse:
+class TargetResponse(Record):
     """The header summary of one packet the target sent to our rewritten client identity."""
 
-    summary: ResponseSummary
+    __slots__ = ("summary",)
+    FIELDS = ("summary",)
+
+    def __init__(self, summary: ResponseSummary) -> None:
+        self.summary: Final = summary
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(Record):
     """A deadline returned by ``next_deadline()`` was reached (early ticks are harmless)."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+
+class Shutdown(Record):
     """The tool is exiting: end the session now, resetting the target connection if open."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Superseded:
+
+class Superseded(Record):
     """A new connection (new SYN, other ISN) reuses this session's key: end this one now."""
+
+    __slots__ = ()
 
 
 Event = ClientSegment | TargetResponse | Tick | Shutdown | Superseded

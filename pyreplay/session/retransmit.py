@@ -9,20 +9,24 @@ from retransmitted data are never taken (Karn), which the queue enforces.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 
+from pyreplay.packet.record import Record
 from pyreplay.packet.segment import Segment
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt
 
 
-@dataclass(slots=True)
-class InFlight:
-    seq: int
-    payload: bytes
-    fin: bool
-    template: Segment | None
-    sent_at: float
-    retransmitted: bool = False
+class InFlight(Record):
+    __slots__ = ("seq", "payload", "fin", "template", "sent_at", "retransmitted")
+    FIELDS = ("seq", "payload", "fin", "template", "sent_at", "retransmitted")
+
+    def __init__(self, seq: int, payload: bytes, fin: bool, template: Segment | None, sent_at: float,
+                 retransmitted: bool = False) -> None:
+        self.seq = seq
+        self.payload = payload
+        self.fin = fin
+        self.template = template
+        self.sent_at = sent_at  # changes on retransmission
+        self.retransmitted = retransmitted
 
     @property
     def end(self) -> int:

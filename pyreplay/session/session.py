@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 
 from pyreplay.packet.segment import (
-    ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment, new_segment,
+    ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment,
 )
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
 
@@ -668,7 +668,7 @@ class Session:
                ip_id: int, ttl: int) -> Segment:
         """``_addressed`` positionally, for the per-packet path."""
         client, target = self.client, self.target
-        return new_segment(client[0], target[0], client[1], target[1], seq, ack, flags, window,
+        return Segment(client[0], target[0], client[1], target[1], seq, ack, flags, window,
                            options, payload, ip_id, ttl)
 
     def _segment(

@@ -10,18 +10,23 @@ window, options, ip id, ttl). Odd input is counted into the given counter, never
 from __future__ import annotations
 
 from collections import Counter, deque
-from dataclasses import dataclass
+from typing import Final
+
+from pyreplay.packet.record import Record
 
 from pyreplay.packet.segment import ACK, Segment
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_gt, seq_le, seq_lt
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    seq: int
-    payload: bytes
-    client_ack: int | None  # online-server space; None if the captured packet had no ACK flag
-    template: Segment
+class Chunk(Record):
+    __slots__ = ("seq", "payload", "client_ack", "template")
+    FIELDS = ("seq", "payload", "client_ack", "template")
+
+    def __init__(self, seq: int, payload: bytes, client_ack: int | None, template: Segment) -> None:
+        self.seq: Final = seq
+        self.payload: Final = payload
+        self.client_ack: Final = client_ack  # online-server space; None if the packet had no ACK flag
+        self.template: Final = template
 
     @property
     def end(self) -> int:

@@ -8,9 +8,8 @@ Options built from scratch carry matching ``raw`` bytes. Malformed raw bytes are
 from __future__ import annotations
 
 import struct
-from dataclasses import replace
 
-from pyreplay.packet.segment import TcpOptions, new_options
+from pyreplay.packet.segment import TcpOptions
 
 _MAX_OPTION_BYTES = 40
 _TS_KIND, _TS_LEN = 8, 10
@@ -23,13 +22,13 @@ def mss_only(mss: int) -> TcpOptions:
 
 
 def timestamp_only(tsval: int, tsecr: int) -> TcpOptions:
-    return new_options(None, None, False, (tsval, tsecr), _NOP_NOP_TIMESTAMP + _TS_VALUES.pack(tsval, tsecr))
+    return TcpOptions(None, None, False, (tsval, tsecr), _NOP_NOP_TIMESTAMP + _TS_VALUES.pack(tsval, tsecr))
 
 
 def with_timestamp(options: TcpOptions, tsval: int, tsecr: int) -> TcpOptions:
     raw = options.raw
     if len(raw) == 12 and raw[:4] == _NOP_NOP_TIMESTAMP:  # nearly every segment after the handshake
-        return new_options(options.mss, options.wscale, options.sack_permitted, (tsval, tsecr),
+        return TcpOptions(options.mss, options.wscale, options.sack_permitted, (tsval, tsecr),
                            _NOP_NOP_TIMESTAMP + _TS_VALUES.pack(tsval, tsecr))
     if raw:
         offset = _find_timestamp(raw)
@@ -37,7 +36,7 @@ def with_timestamp(options: TcpOptions, tsval: int, tsecr: int) -> TcpOptions:
             raw = raw[: offset + 2] + struct.pack("!II", tsval, tsecr) + raw[offset + _TS_LEN :]
         elif len(raw) + 12 <= _MAX_OPTION_BYTES:
             raw = raw + _ts_block(tsval, tsecr)
-    return replace(options, timestamp=(tsval, tsecr), raw=raw)
+    return options.replace(timestamp=(tsval, tsecr), raw=raw)
 
 
 def _ts_block(tsval: int, tsecr: int) -> bytes:

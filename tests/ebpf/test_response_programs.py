@@ -151,9 +151,7 @@ def test_verdicts_and_records_match_the_python_summarizer(hook, drop, matched_ve
 
 
 def _without_raw(summary):
-    from dataclasses import replace
-
-    return replace(summary, options=replace(summary.options, raw=b""))
+    return summary.replace(options=summary.options.replace(raw=b""))
 
 
 def test_exact_fields_of_a_syn_ack_record():

@@ -1,16 +1,17 @@
-"""The positional constructors of segment.py build objects equal to the dataclasses' own."""
+"""Segment: the sequence space a segment occupies (payload, plus one each for SYN and FIN)."""
 
-from pyreplay.packet.segment import (
-    NO_OPTIONS, ResponseSummary, Segment, TcpOptions, new_options, new_segment, new_summary,
-)
+from pyreplay.packet.segment import ACK, FIN, SYN, Segment
 
 V4 = bytes([10, 0, 0, 1])
 
 
-def test_positional_constructors_build_equal_objects():
-    assert new_summary(V4, V4, 1, 2, 3, 4, 5, 6, 7, NO_OPTIONS) == ResponseSummary(
-        V4, V4, 1, 2, 3, 4, 5, 6, 7, NO_OPTIONS)
-    assert new_options(1460, 7, True, (1, 2), b"raw") == TcpOptions(1460, 7, True, (1, 2), b"raw")
-    args = (V4, V4, 1, 2, 3, 4, 0x18, 6, NO_OPTIONS, b"data", 9, 63)
-    assert new_segment(*args) == Segment(*args)
-    assert new_segment(*args).payload == b"data"
+def segment(flags: int, payload: bytes = b"") -> Segment:
+    return Segment(V4, V4, 1, 2, 3, 4, flags, 6, payload=payload)
+
+
+def test_seq_space_counts_payload_syn_and_fin():
+    assert segment(ACK).seq_space == 0
+    assert segment(ACK, b"data").seq_space == 4
+    assert segment(SYN).seq_space == 1
+    assert segment(FIN | ACK, b"ab").seq_space == 3
+    assert segment(SYN | FIN).seq_space == 2

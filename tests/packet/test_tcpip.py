@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import struct
 
@@ -101,7 +100,7 @@ def test_golden_data_segment_with_captured_options_and_odd_payload():
 
 
 def _fields(seg: Segment) -> dict:
-    return {f.name: getattr(seg, f.name) for f in dataclasses.fields(Segment)}
+    return {name: getattr(seg, name) for name in Segment.FIELDS}
 
 
 u32 = st.integers(0, 2**32 - 1)

@@ -1,7 +1,6 @@
 """SessionTable: keying with the destination (scenario 4 fix), port reuse (scenario 29 fix),
 response routing, one deadline heap, linger removal, shutdown sweep."""
 
-import dataclasses
 import heapq
 import itertools
 
@@ -35,7 +34,7 @@ def make_table(config=None, linger=6.0):
 
 
 def to_port(seg, dport):
-    return dataclasses.replace(seg, dport=dport)
+    return seg.replace(dport=dport)
 
 
 def response_for(session, seq, ack, flags=ACK, payload_len=0):
@@ -147,7 +146,7 @@ class _Net:
             ends, lens = self.conns[seg.seq]
             target = self.targets[identity] = SimTarget(TISN + 1000 * len(self.targets), ends, lens)
         for i, summary in enumerate(target.receive(seg)):
-            summary = dataclasses.replace(summary, dst=seg.src, dport=seg.sport, src=seg.dst, sport=seg.dport)
+            summary = summary.replace(dst=seg.src, dport=seg.sport, src=seg.dst, sport=seg.dport)
             heapq.heappush(self.queue, (now + self.delay + i * 1e-5, next(self.order), "to_client", summary))
 
 
