@@ -85,13 +85,20 @@ class Bench:
     catch_up_quiet: float
     catch_up_max: float
     wrk_threads: int = 1
+    copy_ring_mb: int = 0  # 0: copy's own ring; else run copy through pyreplay.lab.copy_ring
 
 
-def start_bench(the_lab: Lab, online_server: str, method: str, catch_up_quiet: float, catch_up_max: float,
-                wrk_threads: int) -> Bench:
+def engine_build() -> str:
+    """Which build of the per-packet core a new copy process runs (``pyreplay.compiled``)."""
+    done = subprocess.run([PY, "-c", "import pyreplay.compiled as c; print(c.status())"], capture_output=True,
+                          text=True, timeout=30, cwd=Path(__file__).resolve().parent.parent)
+    return done.stdout.strip() or "pure Python (pyreplay.compiled not found)"
+
+
+def start_bench(the_lab: Lab, a: argparse.Namespace) -> Bench:
     target = start_http_server(the_lab, "target", TARGET_PORT)
-    online = start_http_server(the_lab, "online", ONLINE_PORT) if online_server == "python" else None
-    return Bench(the_lab, target, online, method, catch_up_quiet, catch_up_max, wrk_threads)
+    online = start_http_server(the_lab, "online", ONLINE_PORT) if a.online_server == "python" else None
+    return Bench(the_lab, target, online, a.method, a.catch_up_quiet, a.catch_up_max, a.wrk_threads, a.copy_ring_mb)
 
 
 @contextlib.contextmanager
@@ -131,7 +138,8 @@ def start_tools(bench: Bench, tag: str) -> tuple[subprocess.Popen, subprocess.Po
     ilog, clog = work / f"i-{tag}.log", work / f"c-{tag}.log"
     intercept = _start(bench.lab, "assistant", [PY, "-m", "pyreplay.cli", "intercept", "-i", "lab0", "-F",
                                                 f"tcp and src port {TARGET_PORT}", "-l", str(ilog)], ilog, "capturing on")
-    copy = _start(bench.lab, "online", [PY, "-m", "pyreplay.cli", "copy", "-x", TRANSFER, "-s",
+    launcher = ["pyreplay.lab.copy_ring", str(bench.copy_ring_mb)] if bench.copy_ring_mb else ["pyreplay.cli"]
+    copy = _start(bench.lab, "online", [PY, "-m", *launcher, "copy", "-x", TRANSFER, "-s",
                                         HOST_ADDRESSES["assistant"], "-c", bench.lab.client_pool,
                                         f"--{bench.method}", "lab0", "-l", str(clog)], clog, "capturing with")
     return intercept, copy
@@ -212,7 +220,7 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
 
 
 def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, float], server: str,
-             command: str) -> str:
+             command: str, engine: str, ring_mb: int = 0) -> str:
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     nginx = server == "nginx"
     heading = NGINX_SECTION if nginx else SECTION
@@ -224,7 +232,9 @@ def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, flo
              f"answered, {online}; lab namespaces on this VM, load generator, servers, copy and intercept "
              "sharing its CPUs). CPU is user+sys of each tool "
              f"from `os.wait4`, per 10k requests, after subtracting the cost of an idle start and stop "
-             f"(copy {base[0]:.2f} CPU-s, intercept {base[1]:.2f} CPU-s: imports, bcc compile, 2 s drain).", "",
+             f"(copy {base[0]:.2f} CPU-s, intercept {base[1]:.2f} CPU-s: imports, bcc compile, 2 s drain). "
+             f"Engine: {engine}."
+             + (f" Capture ring: {ring_mb} MiB (experiment, `pyreplay.lab.copy_ring`)." if ring_mb else ""), "",
              "| mode | offered req/s | achieved req/s | errors | replay ratio | target got | copy lag s | copy CPU-s/10k | intercept CPU-s/10k | capture losses | copy RSS MB | intercept RSS MB |"
              + (" nginx CPU-s/10k | target CPU-s/10k |" if nginx else ""),
              "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if nginx else "")]
@@ -285,13 +295,15 @@ def main() -> int:
     p.add_argument("--catch-up-quiet", type=float, default=3.0,
                    help="after the load, wait until the target's log has not grown for N s")
     p.add_argument("--catch-up-max", type=float, default=120.0, help="... but at most N s")
+    p.add_argument("--copy-ring-mb", type=int, default=0,
+                   help="experiment: copy's capture ring in MiB, a power of two (0: copy's own, 16 MiB)")
     p.add_argument("--markdown", type=Path)
     a = p.parse_args()
     rates = [float(x) for x in a.rates.split(",") if x.strip()]
     command = "scripts/bench_live.py " + " ".join(sys.argv[1:])
-    rows = []
+    rows, engine = [], engine_build()
     with lab() as the_lab:
-        bench = start_bench(the_lab, a.online_server, a.method, a.catch_up_quiet, a.catch_up_max, a.wrk_threads)
+        bench = start_bench(the_lab, a)
         idle = run_one(bench, "keepalive", 0, 0, 1, "idle")  # start-up + stop cost, no load
         base = (idle.copy_cpu_10k / 10_000, idle.intercept_cpu_10k / 10_000)
         print(json.dumps({"startup_cpu_copy": base[0], "startup_cpu_intercept": base[1]}), flush=True)
@@ -302,7 +314,9 @@ def main() -> int:
             if a.wrk_seconds:
                 rows.append(run_one(bench, mode, 0, 0, a.wrk_connections, f"{mode}-wrk", base, a.wrk_seconds))
                 print(json.dumps(rows[-1].__dict__), flush=True)
-    text = markdown(rows, a.method, a.requests, base, a.online_server, command)
+    if engine_build() != engine:
+        engine = f"{engine} at the start, {engine_build()} at the end"
+    text = markdown(rows, a.method, a.requests, base, a.online_server, command, engine, a.copy_ring_mb)
     print(text)
     if a.markdown:
         write_section(a.markdown, text, NGINX_SECTION if a.online_server == "nginx" else SECTION)
