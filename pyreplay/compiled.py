@@ -6,7 +6,8 @@ each source file and a stamp, ``pyreplay/compiled-stamp.json``, holding each sou
 ``select_build()`` runs once, from ``pyreplay/__init__``, before any of them is imported: the
 compiled modules are used only if every one is present and built from the sources now on disk;
 otherwise (no build, an edited source, ``PYREPLAY_PURE_PYTHON=1``) all of them load from their
-``.py`` files. Compiled modules call one another natively, so it is all or none, never a mix.
+``.py`` files. Compiled modules call one another natively, so it is all or none, never a mix;
+an extension module of any other pyreplay module (left by an older build) is never imported.
 ``status()`` says which build runs, and why, in one line.
 """
 
@@ -45,9 +46,21 @@ MODULES = (
     "pyreplay.session.stream",
     "pyreplay.session.session",
     "pyreplay.session.table",
+    "pyreplay.channel.errors",
     "pyreplay.channel.records",
+    "pyreplay.channel.batcher",
+    "pyreplay.channel.router",
+    "pyreplay.channel.delay",
+    "pyreplay.rewrite.mix",
+    "pyreplay.rewrite.sampling",
+    "pyreplay.rewrite.transfer",
+    "pyreplay.rewrite.addresses",
     "pyreplay.rewrite.clients",
+    "pyreplay.runtime.replay_clock",
+    "pyreplay.runtime.outbox",
     "pyreplay.runtime.replay",
+    "pyreplay.burn.index",
+    "pyreplay.burn.scheduler",
 )
 
 _status = "pure Python (not selected yet)"
@@ -86,12 +99,22 @@ def _stale_reason() -> str | None:
 
 
 class _SourceOnly(importlib.abc.MetaPathFinder):
-    """Loads ``MODULES`` from their ``.py`` files even where an extension module sits beside."""
+    """Loads pyreplay's modules from their ``.py`` files, except those of a usable compiled build.
+
+    Python prefers an extension module to a source file beside it; this keeps a leftover one
+    (of a module no longer compiled, or of a build not selected) from being imported.
+    """
+
+    def __init__(self, compiled_modules: frozenset[str]) -> None:
+        self.compiled_modules = compiled_modules
 
     def find_spec(self, name, path=None, target=None):
-        if name not in MODULES:
+        if not name.startswith("pyreplay.") or name in self.compiled_modules:
             return None
-        return importlib.util.spec_from_file_location(name, source_path(name))
+        source = source_path(name)
+        if not source.is_file():
+            return None  # a package (its __init__.py) or no module of ours: the usual finders
+        return importlib.util.spec_from_file_location(name, source)
 
 
 def select_build() -> str:
@@ -101,12 +124,9 @@ def select_build() -> str:
     if already:
         raise RuntimeError(f"select_build() after {already[0]} was imported")
     reason = _stale_reason()
-    if reason is None:
-        _status = "compiled (mypyc)"
-    else:
-        if not any(isinstance(f, _SourceOnly) for f in sys.meta_path):
-            sys.meta_path.insert(0, _SourceOnly())
-        _status = f"pure Python ({reason})"
+    _status = "compiled (mypyc)" if reason is None else f"pure Python ({reason})"
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _SourceOnly)]
+    sys.meta_path.insert(0, _SourceOnly(frozenset(MODULES) if reason is None else frozenset()))
     return _status
 
 

@@ -73,3 +73,25 @@ def test_selecting_after_an_import_is_refused():
 def test_every_compiled_module_has_its_source():
     for module in compiled.MODULES:
         assert compiled.source_path(module).is_file(), module
+
+
+def test_a_leftover_extension_of_a_module_not_compiled_is_never_imported():
+    """An older build may have compiled a module the list no longer names; its .so must not load."""
+    import importlib.machinery
+    import shutil
+
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    stray = compiled.source_path("pyreplay.channel.messages").with_suffix(suffix)
+    donor = compiled.source_path("pyreplay.packet.seqnum").with_suffix(suffix)
+    assert "pyreplay.channel.messages" not in compiled.MODULES
+    placed = not stray.exists()
+    if placed:
+        shutil.copyfile(donor, stray)  # wrong module init name: importing it would fail
+    try:
+        run = subprocess.run([sys.executable, "-c", "import pyreplay.channel.messages as m; print(m.__file__)"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip().endswith("pyreplay/channel/messages.py")
+    finally:
+        if placed:
+            stray.unlink()

@@ -170,7 +170,8 @@ class Scheduler:
         return min(candidates, default=None)
 
     def tick(self, now: float) -> list[Command]:
-        self._out = out = []
+        out: list[Command] = []
+        self._out = out
         self._now_seen = max(self._now_seen, now)
         self._release_lingering(now)
         self._check_idle(now)
@@ -180,7 +181,8 @@ class Scheduler:
         return out
 
     def response(self, summary: ResponseSummary, now: float) -> list[Command]:
-        self._out = out = []
+        out: list[Command] = []
+        self._out = out
         self._now_seen = max(self._now_seen, now)
         u = self._by_identity.get((summary.dst, summary.dport))
         if u is None:
@@ -196,7 +198,8 @@ class Scheduler:
 
     def shutdown(self, now: float) -> list[Command]:
         """End every connection still open (resetting it) and release every identity."""
-        self._out = out = []
+        out: list[Command] = []
+        self._out = out
         self._stopped = True
         self._ready.clear()
         for u in list(self._users.values()):

@@ -24,7 +24,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import (
@@ -67,18 +67,17 @@ def encode_responses(runs: list[Any]) -> bytes:
 
 def encode(message: Message) -> bytes:
     """One frame for ``message``; a summary that cannot be encoded raises ``ValueError``."""
-    kind = type(message)
-    if kind is Responses:
+    if isinstance(message, Responses):
         return _frame([KIND_RESPONSES, pack_runs(message.items)])
-    if kind is Register or kind is Unregister:
-        return _frame([KIND_REGISTER if kind is Register else KIND_UNREGISTER,
+    if isinstance(message, (Register, Unregister)):
+        return _frame([KIND_REGISTER if isinstance(message, Register) else KIND_UNREGISTER,
                        message.client_addr, message.client_port,
                        message.target_addr, message.target_port])
-    if kind is Hello:
+    if isinstance(message, Hello):
         return _frame([KIND_HELLO, message.version, message.role, message.name])
-    if kind is Bye:
+    if isinstance(message, Bye):
         return _frame([KIND_BYE, message.reason])
-    raise TypeError(f"not a channel message: {kind.__name__}")
+    raise TypeError(f"not a channel message: {type(message).__name__}")
 
 
 def _unpack(body: bytes) -> list[Any]:
@@ -222,5 +221,6 @@ class FrameDecoder:
         if self.peer is None:
             self.peer = message  # type: ignore[assignment]
         if self._accepts is not None and type(message) not in self._accepts:
-            raise ChannelError(f"a {self.peer.role} peer must not send {_KIND_NAMES[kind]}")
+            role = self.peer.role if self.peer is not None else "new"
+            raise ChannelError(f"a {role} peer must not send {_KIND_NAMES[kind]}")
         return message

@@ -84,9 +84,10 @@ class _ClassicPcap:
         )
         if major != 2:
             raise PcapError(f"unsupported pcap version {major}")
-        self._decode = decoder_for(linktype)
-        if self._decode is None:
+        decode = decoder_for(linktype)
+        if decode is None:
             raise PcapError(f"unsupported link type {linktype & 0xFFFF} in pcap header")
+        self._decode = decode
         self.link_types = (linktype & 0xFFFF,)
         self._read = read
         self._record_header = _RECORD_HEADER[order]

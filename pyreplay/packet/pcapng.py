@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 from pyreplay.packet.linklayer import LINKTYPE_MASK, Decoder, FrameSkipped, decoder_for
 from pyreplay.packet.pcap import (
@@ -51,7 +52,7 @@ class _Order:
     """Struct layouts of one byte order."""
 
     def __init__(self, order: str) -> None:
-        self.endian = "little" if order == "<" else "big"
+        self.endian: Literal["little", "big"] = "little" if order == "<" else "big"
         self.block_head = struct.Struct(order + "II")
         self.epb = struct.Struct(order + "IIIII")
         self.opb = struct.Struct(order + "HHIIII")
