@@ -32,12 +32,18 @@ class ReplayLab:
                         role: str = "assistant", capture: tuple[str, ...] = ("-i", "lab0")) -> subprocess.Popen:
         """intercept in ``role``'s namespace; ``capture`` are its capture flags (``--xdp lab0``...)."""
         log = self.lab.workdir / f"intercept-{port}.log"
+        # the log is appended to by every intercept on this port: only this one's lines count
+        start = log.stat().st_size if log.exists() else 0
         proc = self.lab.spawn(role, [PY, "-m", "pyreplay.cli", "intercept", *capture, "-F", filter_,
                                      "-p", str(port), "-l", str(log)])
+
+        def own_lines() -> str:
+            return log.read_bytes()[start:].decode(errors="replace") if log.exists() else ""
+
         deadline = time.monotonic() + 10
-        while "capturing on" not in (log.read_text() if log.exists() else ""):
+        while "capturing on" not in own_lines():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise LabError(f"intercept did not start: {log.read_text() if log.exists() else ''}")
+                raise LabError(f"intercept did not start: {own_lines()}")
             time.sleep(0.05)
         return proc
 
