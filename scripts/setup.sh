@@ -8,8 +8,9 @@ cd "$here"
 
 # bcc (python3-bpfcc) brings libbcc and its LLVM; linux-libc-dev gives the uapi headers that
 # pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none);
-# wrk is the load generator of scripts/bench_live.py for rates the lab's Python generator cannot offer.
-apt_packages=(python3-bpfcc python3-venv iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps wrk)
+# wrk is the load generator of scripts/bench_live.py for rates the lab's Python generator cannot offer,
+# nginx its online server for them (bench_live --online-server nginx); gcc compiles the mypyc build.
+apt_packages=(python3-bpfcc python3-venv python3-dev gcc iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps wrk nginx)
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -23,7 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Packages such as nginx start their service on install: a system service is not ours to start.
+    made_policy=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 # bcc lives in the system Python's dist-packages, so the venv is built from /usr/bin/python3
