@@ -32,6 +32,7 @@ import contextlib
 import datetime
 import json
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -120,7 +121,8 @@ def _start(the_lab: Lab, role: str, argv: list[str], log: Path, ready: str, time
     while ready not in (log.read_text() if log.exists() else ""):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(f"{argv[3:6]} did not start: {log.read_text() if log.exists() else ''}")
+            why = (log.read_text() if log.exists() else "") + proc.communicate(timeout=5)[1]
+            raise RuntimeError(f"{argv[3:6]} did not start: {why.strip()[-500:]}")
         time.sleep(0.05)
     return proc
 
@@ -300,7 +302,7 @@ def main() -> int:
     p.add_argument("--markdown", type=Path)
     a = p.parse_args()
     rates = [float(x) for x in a.rates.split(",") if x.strip()]
-    command = "scripts/bench_live.py " + " ".join(sys.argv[1:])
+    command = "scripts/bench_live.py " + shlex.join(sys.argv[1:])
     rows, engine = [], engine_build()
     with lab() as the_lab:
         bench = start_bench(the_lab, a)
