@@ -232,7 +232,8 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("-C", "--channel-connections", help=COMPAT.format(tool="tcpcopy", flag="-C"))
 @click.option("-R", "--rtt", "default_rtt_ms", help=COMPAT.format(tool="tcpcopy", flag="-R"))
 @click.option("-U", "--session-pool-kb", help=COMPAT.format(tool="tcpcopy", flag="-U"))
-@click.option("-B", "--capture-buffer-mb", help=COMPAT.format(tool="tcpcopy", flag="-B"))
+@click.option("-B", "--capture-buffer-mb", help="live capture: the BPF ring buffer in MB, a power of two "
+              "(default 16, as tcpcopy's -B); raise it to absorb longer bursts copy replays late")
 @click.option("-S", "--snaplen", help=COMPAT.format(tool="tcpcopy", flag="-S"))
 @click.option("-o", "--output-device", help=COMPAT.format(tool="tcpcopy", flag="-o"))
 @click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
@@ -331,7 +332,8 @@ def _copy_live(config, forced, xdp_native: bool, stats_interval: float, drain_se
     names = tuple(n.strip() for n in interfaces.split(",") if n.strip())
     def open_capture():
         capture, why = open_live_capture(method, names, config.transfers,
-                                         xdp_mode="native" if xdp_native else "generic")
+                                         xdp_mode="native" if xdp_native else "generic",
+                                         ring_bytes=config.capture_buffer_mb << 20)
         logging.getLogger("pyreplay.copy").info("%s", why)
         return capture
 

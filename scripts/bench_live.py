@@ -86,7 +86,7 @@ class Bench:
     catch_up_quiet: float
     catch_up_max: float
     wrk_threads: int = 1
-    copy_ring_mb: int = 0  # 0: copy's own ring; else run copy through pyreplay.lab.copy_ring
+    copy_ring_mb: int = 0  # 0: copy's default ring (16 MiB); else copy -B this many MiB
 
 
 def engine_build() -> str:
@@ -140,10 +140,10 @@ def start_tools(bench: Bench, tag: str) -> tuple[subprocess.Popen, subprocess.Po
     ilog, clog = work / f"i-{tag}.log", work / f"c-{tag}.log"
     intercept = _start(bench.lab, "assistant", [PY, "-m", "pyreplay.cli", "intercept", "-i", "lab0", "-F",
                                                 f"tcp and src port {TARGET_PORT}", "-l", str(ilog)], ilog, "capturing on")
-    launcher = ["pyreplay.lab.copy_ring", str(bench.copy_ring_mb)] if bench.copy_ring_mb else ["pyreplay.cli"]
-    copy = _start(bench.lab, "online", [PY, "-m", *launcher, "copy", "-x", TRANSFER, "-s",
+    ring = ["-B", str(bench.copy_ring_mb)] if bench.copy_ring_mb else []
+    copy = _start(bench.lab, "online", [PY, "-m", "pyreplay.cli", "copy", "-x", TRANSFER, "-s",
                                         HOST_ADDRESSES["assistant"], "-c", bench.lab.client_pool,
-                                        f"--{bench.method}", "lab0", "-l", str(clog)], clog, "capturing with")
+                                        f"--{bench.method}", "lab0", *ring, "-l", str(clog)], clog, "capturing with")
     return intercept, copy
 
 
@@ -236,7 +236,7 @@ def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, flo
              f"from `os.wait4`, per 10k requests, after subtracting the cost of an idle start and stop "
              f"(copy {base[0]:.2f} CPU-s, intercept {base[1]:.2f} CPU-s: imports, bcc compile, 2 s drain). "
              f"Engine: {engine}."
-             + (f" Capture ring: {ring_mb} MiB (experiment, `pyreplay.lab.copy_ring`)." if ring_mb else ""), "",
+             + (f" Capture ring: {ring_mb} MiB (copy `-B {ring_mb}`)." if ring_mb else ""), "",
              "| mode | offered req/s | achieved req/s | errors | replay ratio | target got | copy lag s | copy CPU-s/10k | intercept CPU-s/10k | capture losses | copy RSS MB | intercept RSS MB |"
              + (" nginx CPU-s/10k | target CPU-s/10k |" if nginx else ""),
              "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if nginx else "")]
@@ -298,7 +298,7 @@ def main() -> int:
                    help="after the load, wait until the target's log has not grown for N s")
     p.add_argument("--catch-up-max", type=float, default=120.0, help="... but at most N s")
     p.add_argument("--copy-ring-mb", type=int, default=0,
-                   help="experiment: copy's capture ring in MiB, a power of two (0: copy's own, 16 MiB)")
+                   help="copy -B: its capture ring in MiB, a power of two (0: copy's default, 16 MiB)")
     p.add_argument("--markdown", type=Path)
     a = p.parse_args()
     rates = [float(x) for x in a.rates.split(",") if x.strip()]

@@ -402,7 +402,7 @@ def test_copy_new_flag_values_are_taken():
     ({"default_rtt_ms": "fast"}, "-R", ">= 0"),
     ({"session_pool_kb": "0"}, "-U", "1..63 KB"),
     ({"session_pool_kb": "64"}, "-U", "1..63"),
-    ({"capture_buffer_mb": "0"}, "-B", ">= 1 MB"),
+    ({"capture_buffer_mb": "0"}, "-B", "1..1024 MB"),
     ({"snaplen": "0"}, "-S", ">= 1 bytes"),
     ({"output_device": "eth0,eth1"}, "-o", "one interface name"),
     ({"output_device": "any"}, "-o", "one interface name"),
@@ -427,8 +427,6 @@ def test_copy_new_flag_errors(options, flag, hint):
     ({"default_rtt_ms": "5"}, "-R 5: accepted for compatibility, no effect: the original never applied it"),
     ({"session_pool_kb": "2"}, "-U 2: accepted for compatibility, no effect: pyreplay has no per-session "
                                "memory pool; -m limits the whole process"),
-    ({"capture_buffer_mb": "32"}, "-B 32: accepted for compatibility, no effect: live capture goes through "
-                                  "a BPF ring buffer"),
     ({"snaplen": "65535"}, "-S 65535: accepted for compatibility, no effect: pyreplay captures whole packets"),
     ({"output_device": "eth1"}, "-o eth1: accepted for compatibility, no effect: pyreplay sends through a raw "
                                 "IP socket"),
@@ -437,6 +435,17 @@ def test_copy_flags_without_effect_say_so_in_exactly_one_line(options, line):
     warnings = copy_config(**options).warnings
     assert len(warnings) == 1 and warnings[0].startswith(line), warnings
     assert "\n" not in warnings[0]
+
+
+def test_capture_buffer_sizes_the_bpf_ring_in_power_of_two_megabytes():
+    assert copy_config().capture_buffer_mb == 16  # tcpcopy's -B default
+    assert copy_config(capture_buffer_mb="64").capture_buffer_mb == 64
+    assert copy_config(capture_buffer_mb="64").warnings == ()
+    with pytest.raises(ConfigError, match=r"^-B 100: the capture ring buffer must be a power of two in MB "
+                                          r"\(1, 2, 4, \.\.\. 1024\), e\.g\. -B 128$"):
+        copy_config(capture_buffer_mb="100")
+    with pytest.raises(ConfigError, match="-B"):
+        copy_config(capture_buffer_mb="2048")
 
 
 def test_compatibility_flags_absent_or_not_given_say_nothing():

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Sequence
 
 from pyreplay.backends.afpacket import AfPacketCapture, CaptureError
-from pyreplay.backends.bpf_capture import BpfCapture, CaptureSetupError, ipv4_targets
+from pyreplay.backends.bpf_capture import DEFAULT_RING_BYTES, BpfCapture, CaptureSetupError, ipv4_targets
 
 METHODS = ("xdp", "tc", "afpacket")
 
@@ -85,32 +85,35 @@ class AfPacketSource:
         self.close()
 
 
-def _open(method: str, interfaces: Sequence[str], transfers: Sequence, xdp_mode: str):
+def _open(method: str, interfaces: Sequence[str], transfers: Sequence, xdp_mode: str, ring_bytes: int):
     if method == "afpacket":
         try:
             return AfPacketSource(interfaces, afpacket_filter(transfers))
         except CaptureError as exc:
             raise CaptureUnavailable(str(exc)) from exc
     try:
-        return BpfCapture(method, interfaces, ipv4_targets(transfers), xdp_mode=xdp_mode)
+        return BpfCapture(method, interfaces, ipv4_targets(transfers), xdp_mode=xdp_mode, ring_bytes=ring_bytes)
     except CaptureSetupError as exc:
         raise CaptureUnavailable(str(exc)) from exc
 
 
 def open_live_capture(method: str | None, interfaces: Sequence[str], transfers: Sequence, *,
-                      xdp_mode: str = "generic"):
-    """(capture, log line). Forced: that method or CaptureUnavailable. Auto: XDP, tc, AF_PACKET."""
+                      xdp_mode: str = "generic", ring_bytes: int = DEFAULT_RING_BYTES):
+    """(capture, log line). Forced: that method or CaptureUnavailable. Auto: XDP, tc, AF_PACKET.
+
+    ``ring_bytes`` sizes the BPF methods' ring buffer (copy -B); AF_PACKET has its own buffer.
+    """
     interfaces = tuple(interfaces) or all_interfaces()
     where = ", ".join(interfaces)
     if method is not None:
         if method not in METHODS:
             raise ValueError(f"capture method must be one of {METHODS}, not {method!r}")
-        capture = _open(method, interfaces, transfers, xdp_mode)
+        capture = _open(method, interfaces, transfers, xdp_mode, ring_bytes)
         return capture, f"copy: capturing with {capture.description} on {where} (forced)"
     passed_over = []
     for candidate in METHODS:
         try:
-            capture = _open(candidate, interfaces, transfers, xdp_mode)
+            capture = _open(candidate, interfaces, transfers, xdp_mode, ring_bytes)
         except CaptureUnavailable as exc:
             passed_over.append(f"{candidate}: {exc}")
             continue

@@ -38,3 +38,27 @@ def test_auto_prefers_xdp_then_tc_when_xdp_is_taken(veth_pair, smoke):
                 capture.close()
             with pytest.raises(CaptureUnavailable, match="already attached"):
                 open_live_capture("xdp", (veth_pair.if_a,), TRANSFERS)
+
+
+@pytest.mark.bpf
+@pytest.mark.netns
+def test_ring_bytes_size_the_kernel_ring_buffer(veth_pair):
+    """copy -B MB reaches the kernel: a ring buffer map of that size exists while the capture is open."""
+    import json
+    import subprocess
+
+    from ebpf_netns import inside_netns
+
+    def capture_rings() -> list[int]:
+        maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True,
+                                         timeout=30, check=True).stdout)
+        return [m["max_entries"] for m in maps if m.get("type") == "ringbuf"
+                and m.get("name", "").startswith("pr_ring")]
+
+    assert (1 << 20) not in capture_rings()  # no other 1 MiB capture ring around
+    with inside_netns(veth_pair.ns_a):
+        capture, _ = open_live_capture("xdp", (veth_pair.if_a,), TRANSFERS, ring_bytes=1 << 20)
+        try:
+            assert capture_rings().count(1 << 20) == 1
+        finally:
+            capture.close()
