@@ -48,7 +48,7 @@ from pyreplay.lab.replay_lab import PY, TRANSFER, with_prefix  # noqa: E402
 from pyreplay.lab.requestlog import compare  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, HttpServer, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
-from pyreplay.lab.usage import cpu_so_far, reap  # noqa: E402
+from pyreplay.lab.usage import cpu_so_far, perf_attached, reap  # noqa: E402
 from pyreplay.lab.wrk import numbered_requests_script, parse_summary, wrk_argv  # noqa: E402
 
 SECTION = "## Live copy"
@@ -87,6 +87,7 @@ class Bench:
     catch_up_max: float
     wrk_threads: int = 1
     copy_ring_mb: int = 0  # 0: copy's default ring (16 MiB); else copy -B this many MiB
+    perf_dir: Path | None = None  # --perf DIR: perf record copy and intercept during the load
 
 
 def engine_build() -> str:
@@ -99,7 +100,8 @@ def engine_build() -> str:
 def start_bench(the_lab: Lab, a: argparse.Namespace) -> Bench:
     target = start_http_server(the_lab, "target", TARGET_PORT)
     online = start_http_server(the_lab, "online", ONLINE_PORT) if a.online_server == "python" else None
-    return Bench(the_lab, target, online, a.method, a.catch_up_quiet, a.catch_up_max, a.wrk_threads, a.copy_ring_mb)
+    return Bench(the_lab, target, online, a.method, a.catch_up_quiet, a.catch_up_max, a.wrk_threads, a.copy_ring_mb,
+                 a.perf.resolve() if a.perf else None)
 
 
 @contextlib.contextmanager
@@ -201,11 +203,15 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
     with online_server(bench, mode, tag, cost) as online:
         intercept, copy = start_tools(bench, tag)
         target_cpu_before = cpu_so_far(bench.target.process.pid)
-        if wrk_seconds:
-            load = run_wrk(bench, mode, concurrency, wrk_seconds, prefix)
-        else:
-            load = run_generator(bench, mode, rate, requests, concurrency, prefix)
-        lag = wait_for_catch_up(bench.target.log_path, load.ended, bench.catch_up_quiet, bench.catch_up_max)
+        with contextlib.ExitStack() as profiling:
+            if bench.perf_dir is not None:
+                for name, proc in (("copy", copy), ("intercept", intercept)):
+                    profiling.enter_context(perf_attached(proc.pid, bench.perf_dir / f"{name}-{tag}.perf"))
+            if wrk_seconds:
+                load = run_wrk(bench, mode, concurrency, wrk_seconds, prefix)
+            else:
+                load = run_generator(bench, mode, rate, requests, concurrency, prefix)
+            lag = wait_for_catch_up(bench.target.log_path, load.ended, bench.catch_up_quiet, bench.catch_up_max)
         copy_out, copy_cpu, copy_rss = _stop(copy, signal.SIGINT)
         _, icpu, irss = _stop(intercept, signal.SIGTERM)
         target_cpu = cpu_so_far(bench.target.process.pid) - target_cpu_before
@@ -299,8 +305,12 @@ def main() -> int:
     p.add_argument("--catch-up-max", type=float, default=120.0, help="... but at most N s")
     p.add_argument("--copy-ring-mb", type=int, default=0,
                    help="copy -B: its capture ring in MiB, a power of two (0: copy's default, 16 MiB)")
+    p.add_argument("--perf", type=Path, help="perf record copy and intercept during each row's load into "
+                   "DIR/{copy,intercept}-ROW.perf (their CPU figures then include perf's sampling)")
     p.add_argument("--markdown", type=Path)
     a = p.parse_args()
+    if a.perf:
+        a.perf.mkdir(parents=True, exist_ok=True)
     rates = [float(x) for x in a.rates.split(",") if x.strip()]
     command = "scripts/bench_live.py " + shlex.join(sys.argv[1:])
     rows, engine = [], engine_build()

@@ -76,11 +76,15 @@ class RunResult:
 
 
 PROFILE_DIR: Path | None = None
+PERF_DIR: Path | None = None  # --perf DIR: perf record with DWARF call stacks (sees compiled code)
 INTERCEPT_AFPACKET = False  # --intercept-afpacket: force AF_PACKET instead of intercept's own choice
 
 
 def tool(profile: Path) -> list[str]:
-    """The argv prefix that runs pyreplay, under cProfile when ``--profile DIR`` was given."""
+    """The argv prefix that runs pyreplay, under cProfile (``--profile DIR``) or perf (``--perf DIR``)."""
+    if PERF_DIR is not None:
+        return ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384",
+                "-o", str(PERF_DIR / profile.with_suffix(".perf").name), PY, "-m", "pyreplay.cli"]
     if PROFILE_DIR is None:
         return [PY, "-m", "pyreplay.cli"]
     return [PY, "-m", "cProfile", "-o", str(PROFILE_DIR / profile.name), "-m", "pyreplay.cli"]
@@ -278,11 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--markdown", type=Path, help="write the report here (e.g. docs/benchmarks.md)")
     p.add_argument("--profile", type=Path, help="run copy and intercept under cProfile, writing DIR/*.prof")
     p.add_argument("--keep-pcaps", type=Path, help="copy the recorded pcaps to DIR (for offline profiling)")
+    p.add_argument("--perf", type=Path, help="run copy and intercept under `perf record` (DWARF stacks), "
+                   "writing DIR/*.perf; CPU figures then include perf's own")
     p.add_argument("--intercept-afpacket", action="store_true",
                    help="run intercept with --afpacket (default: the capture method intercept chooses)")
     a = p.parse_args(argv)
-    global PROFILE_DIR, INTERCEPT_AFPACKET
+    global PROFILE_DIR, PERF_DIR, INTERCEPT_AFPACKET
     INTERCEPT_AFPACKET = a.intercept_afpacket
+    if a.perf:
+        a.perf.mkdir(parents=True, exist_ok=True)
+        PERF_DIR = a.perf.resolve()
     if a.profile:
         a.profile.mkdir(parents=True, exist_ok=True)
         PROFILE_DIR = a.profile.resolve()

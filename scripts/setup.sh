@@ -10,7 +10,7 @@ cd "$here"
 # pyreplay.ebpf.headers assembles into a kernel tree bcc can compile against (the kernel ships none);
 # wrk is the load generator of scripts/bench_live.py for rates the lab's Python generator cannot offer,
 # nginx its online server for them (bench_live --online-server nginx); gcc compiles the mypyc build.
-apt_packages=(python3-bpfcc python3-venv python3-dev gcc iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps wrk nginx)
+apt_packages=(python3-bpfcc python3-venv python3-dev gcc iproute2 iputils-ping ethtool bpftool linux-libc-dev libpcap0.8 procps wrk nginx linux-perf)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -4,16 +4,21 @@
 the tool's. ``reap(proc, timeout)`` waits for the process (killing it once ``timeout`` has
 passed), sets ``proc.returncode`` and returns its ``Reaped`` cost. ``cpu_so_far(pid)`` is the
 user+sys CPU-s a running process has used (0.0 once it is gone), for servers that outlive a
-measurement.
+measurement. ``perf_attached(pid, out)`` samples a running process with ``perf record``
+(DWARF call stacks, so compiled code and the kernel show) until the block ends, for profiling a
+benchmark row without changing how the tool is started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from pathlib import Path
+import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +51,20 @@ def cpu_so_far(pid: int) -> float:
     except (FileNotFoundError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def perf_attached(pid: int, out: Path, frequency: int = 1000) -> Iterator[None]:
+    """``perf record -p pid`` into ``out`` for the duration of the block (stopped with SIGINT)."""
+    proc = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(frequency), "--call-graph",
+                             "dwarf,16384", "-p", str(pid), "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -1,11 +1,11 @@
 """reap: a finished process's CPU and exit code; a process outliving its timeout is killed;
-cpu_so_far: a running process's CPU."""
+cpu_so_far: a running process's CPU; perf_attached: perf record of a running process."""
 
 import subprocess
 import sys
 import time
 
-from pyreplay.lab.usage import cpu_so_far, reap
+from pyreplay.lab.usage import cpu_so_far, perf_attached, reap
 
 
 def test_reap_reports_cpu_and_exit_code():
@@ -31,3 +31,19 @@ def test_cpu_so_far_of_a_running_process_and_of_none():
     finally:
         reap(proc, timeout=0)
     assert cpu_so_far(proc.pid) == 0.0
+
+
+def test_perf_attached_samples_a_running_process(tmp_path):
+    """perf record -p for the block's duration; the output holds samples of that process."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 20\nwhile time.time() < end: pass"])
+    out = tmp_path / "busy.perf"
+    try:
+        with perf_attached(proc.pid, out):
+            time.sleep(1.0)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    script = subprocess.run(["perf", "script", "-i", str(out), "-F", "pid"], capture_output=True, text=True,
+                            timeout=60)
+    pids = script.stdout.split()
+    assert len(pids) > 50 and set(pids) == {str(proc.pid)}
