@@ -48,7 +48,7 @@ from pyreplay.lab.replay_lab import PY, TRANSFER, with_prefix  # noqa: E402
 from pyreplay.lab.requestlog import compare  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, HttpServer, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
-from pyreplay.lab.usage import cpu_so_far, perf_attached, reap  # noqa: E402
+from pyreplay.lab.usage import Reaped, cpu_so_far, perf_attached, reap  # noqa: E402
 from pyreplay.lab.wrk import numbered_requests_script, parse_summary, wrk_argv  # noqa: E402
 
 SECTION = "## Live copy"
@@ -72,6 +72,12 @@ class Row:
     intercept_rss_mb: float
     online_cpu_10k: float | None = None  # nginx's own CPU (the Python online server is not measured)
     target_cpu_10k: float = 0.0  # the target server's CPU from the load's start to copy's stop
+    copy_sys_share: float = 0.0  # kernel share of the tool's whole CPU (start-up included)
+    intercept_sys_share: float = 0.0
+
+
+def sys_share(cost: Reaped) -> float:
+    return cost.sys / cost.cpu if cost.cpu > 0 else 0.0
 
 
 @dataclass
@@ -129,12 +135,12 @@ def _start(the_lab: Lab, role: str, argv: list[str], log: Path, ready: str, time
     return proc
 
 
-def _stop(proc: subprocess.Popen, sig: int, timeout: float = 30.0) -> tuple[str, float, float]:
-    """Signal, read stdout to EOF, reap with wait4: (stdout, CPU-s, peak RSS MB)."""
+def _stop(proc: subprocess.Popen, sig: int, timeout: float = 30.0) -> tuple[str, Reaped]:
+    """Signal, read stdout to EOF, reap with wait4: (stdout, its cost)."""
     proc.send_signal(sig)
     reaped = reap(proc, timeout)
     out = proc.stdout.read()
-    return out, reaped.cpu, reaped.maxrss_mb
+    return out, reaped
 
 
 def start_tools(bench: Bench, tag: str) -> tuple[subprocess.Popen, subprocess.Popen]:
@@ -212,8 +218,8 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
             else:
                 load = run_generator(bench, mode, rate, requests, concurrency, prefix)
             lag = wait_for_catch_up(bench.target.log_path, load.ended, bench.catch_up_quiet, bench.catch_up_max)
-        copy_out, copy_cpu, copy_rss = _stop(copy, signal.SIGINT)
-        _, icpu, irss = _stop(intercept, signal.SIGTERM)
+        copy_out, copy_cost = _stop(copy, signal.SIGINT)
+        _, intercept_cost = _stop(intercept, signal.SIGTERM)
         target_cpu = cpu_so_far(bench.target.process.pid) - target_cpu_before
         online_records = with_prefix(online.requests(), prefix)
     c = compare(online_records, with_prefix(bench.target.requests(), prefix))
@@ -222,9 +228,11 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
     per10k = 10_000 / max(1, answered)
     online_cpu = cost.get("online_cpu")
     return Row(mode, rate, answered / max(load.seconds, 1e-9), answered, load.errors,
-               c.ratio, c.target_requests, lag, max(0.0, copy_cpu - base[0]) * per10k,
-               max(0.0, icpu - base[1]) * per10k, losses.group(1) if losses else "?", copy_rss, irss,
-               None if online_cpu is None else online_cpu * per10k, target_cpu * per10k)
+               c.ratio, c.target_requests, lag, max(0.0, copy_cost.cpu - base[0]) * per10k,
+               max(0.0, intercept_cost.cpu - base[1]) * per10k, losses.group(1) if losses else "?",
+               copy_cost.maxrss_mb, intercept_cost.maxrss_mb,
+               None if online_cpu is None else online_cpu * per10k, target_cpu * per10k,
+               sys_share(copy_cost), sys_share(intercept_cost))
 
 
 def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, float], server: str,
@@ -240,7 +248,8 @@ def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, flo
              f"answered, {online}; lab namespaces on this VM, load generator, servers, copy and intercept "
              "sharing its CPUs). CPU is user+sys of each tool "
              f"from `os.wait4`, per 10k requests, after subtracting the cost of an idle start and stop "
-             f"(copy {base[0]:.2f} CPU-s, intercept {base[1]:.2f} CPU-s: imports, bcc compile, 2 s drain). "
+             f"(copy {base[0]:.2f} CPU-s, intercept {base[1]:.2f} CPU-s: imports, bcc compile, 2 s drain); "
+             "in brackets the kernel's (sys) share of the tool's whole CPU. "
              f"Engine: {engine}."
              + (f" Capture ring: {ring_mb} MiB (copy `-B {ring_mb}`)." if ring_mb else ""), "",
              "| mode | offered req/s | achieved req/s | errors | replay ratio | target got | copy lag s | copy CPU-s/10k | intercept CPU-s/10k | capture losses | copy RSS MB | intercept RSS MB |"
@@ -250,7 +259,8 @@ def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, flo
         offered = "max (wrk)" if r.offered == 0 and r.requests else f"{r.offered:.0f}"
         lines.append(f"| {r.mode} | {offered} | {r.achieved:.0f} | {r.errors} | {r.ratio * 100:.2f} % | "
                      f"{r.target_requests}/{r.requests} | {r.lag_s:.1f} | "
-                     f"{r.copy_cpu_10k:.2f} | {r.intercept_cpu_10k:.2f} | {r.ring_losses} | {r.copy_rss_mb:.0f} | "
+                     f"{r.copy_cpu_10k:.2f} ({r.copy_sys_share:.0%} sys) | "
+                     f"{r.intercept_cpu_10k:.2f} ({r.intercept_sys_share:.0%} sys) | {r.ring_losses} | {r.copy_rss_mb:.0f} | "
                      f"{r.intercept_rss_mb:.0f} |" + (f" {r.online_cpu_10k or 0:.2f} | {r.target_cpu_10k:.2f} |" if nginx else ""))
     return "\n".join(lines) + "\n"
 
