@@ -427,6 +427,9 @@ def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, 
         f"captured packets: {s.captured}, skipped: "
         + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
     ]
+    if c["capture_gap_resyncs"]:
+        lines.append(f"capture holes resynced past: {c['capture_gap_resyncs']}, "
+                     f"client bytes skipped: {c['capture_gap_bytes_skipped']}")
     if emit_errors:
         lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
                      + f" (last: {emitter.last_error})")

@@ -30,10 +30,19 @@ class SessionConfig:
     keepalive_timeout: float = 720.0  # -k: idle healthy connection lifetime
     handshake_timeout: float = 3.0
     linger: float = 6.0  # half-closed wait, and how long the table keeps finished sessions
-    capture_gap_timeout: float = 10.0
+    # A hole in the captured client stream older than this is a loss: the session resyncs past
+    # it (session.py). Holes from reordering (ring, GRO, CPUs) fill within milliseconds; one
+    # from a loss on the network fills with the client's retransmission after its RTO (200 ms
+    # minimum on Linux, ~1 s for a distant client); one the capture made never fills, and the
+    # requests behind it wait this long. 2 s: a first retransmission for any usual RTT, and
+    # under offline copy's --idle-exit (3 s of no send or response), which would otherwise
+    # reset a session waiting on a hole at the end of a file; also under ``linger``, so a
+    # target closing the idle connection meanwhile is answered by the resync. (It was 10 s,
+    # then an abort.)
+    capture_gap_timeout: float = 2.0
     # A captured FIN waits for the response; if the target acked everything but has not sent a
     # single response byte for this long, it may be waiting for EOF (half-close): send the FIN.
-    fin_hold_timeout: float = 1.0  # a hole in the captured stream older than this ends it
+    fin_hold_timeout: float = 1.0
     max_buffered_bytes: int = 4 * 1024 * 1024
     max_reconnects: int = 16
     # retransmission

@@ -13,6 +13,13 @@ segments (same ACK) go at once. A response is complete when the target has sent 
 as the captured client acknowledged of the online response (the next request's or FIN's ACK
 minus the current request's; see ``_completion_wait``), else after the quiet period
 ``config.py`` documents.
+
+Capture holes: a hole in the captured client stream that has not filled for
+``capture_gap_timeout`` is lost (the capture dropped the packet). Once everything before it went
+out and its request was answered (or the target stayed silent on it for that long too), the
+session resets the target connection and goes on, on a new connection with a faked handshake,
+from the first captured request boundary after the hole (``CapturedStream.resume``); the bytes
+in between are skipped. No boundary before the captured FIN/RST: outcome ``capture_gap``.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ _INF = float("inf")
 _TIMER_ORDER = (
     "handshake",
     "capture_gap",
+    "capture_resync",
     "session_timeout",
     "keepalive",
     "linger",
@@ -115,6 +123,7 @@ class Session:
         self._persist_at: float | None = None
         self._persist_backoff = 0
         self._gap_since: float | None = None
+        self._hole_lost = False  # the hole at stream.next_seq outlived capture_gap_timeout
         self._phase_since = 0.0
         self._last_progress_at = 0.0
         self._last_activity_at = 0.0
@@ -196,8 +205,12 @@ class Session:
                 best = at
         stream = self._stream
         assert stream is not None  # set from the first client packet on
-        if stream._out_of_order and self._gap_since is not None:
+        if self._gap_since is not None and not self._hole_lost and stream.has_gap:
             at = self._gap_since + c.capture_gap_timeout
+            if at < best:
+                best = at
+        if self._hole_lost and self._resync_waits_for_silence():
+            at = self._last_progress_at + c.capture_gap_timeout
             if at < best:
                 best = at
         if sendq or phase in _WAITING_PHASES or stream._pending:
@@ -258,6 +271,7 @@ class Session:
         if seg.payload:
             grew = stream.add(seg, self.counters)
             if grew:
+                self._hole_lost = False  # it filled after all
                 self._gap_since = now if stream.has_gap else None
             elif stream.has_gap and self._gap_since is None:
                 self._gap_since = now
@@ -267,6 +281,8 @@ class Session:
             stream.note_fin(seq_add(seg.seq, len(seg.payload)), self.counters)
             if stream.fin_seq is not None and self._client_fin_template is None:
                 self._client_fin_template = seg
+            if self._gap_since is None and stream.has_gap:  # the FIN says bytes are missing
+                self._gap_since = now
 
     def _note_pure_ack(self, seg: Segment) -> None:
         stream = self._stream
@@ -454,6 +470,9 @@ class Session:
             self._finish(Outcome.REFUSED, "target answered the SYN with RST")
         elif self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
             self._finish(Outcome.COMPLETE, "target reset after the client's FIN was acked")
+        elif self._hole_lost and not stream.has_pending:
+            if not self._resync(now, send_rst=False):  # no boundary yet: wait on a new connection
+                self._reconnect("target reset while skipping a capture hole", send_rst=False, now=now)
         elif stream.has_pending or stream.has_gap:
             self._reconnect("target reset with client data left", send_rst=False, now=now)
         else:
@@ -471,8 +490,12 @@ class Session:
             return
         self._complete_response_if_done(now)
         self._send_data(now)
+        if self._hole_lost and self._at_lost_hole(now):
+            self._resync(now, send_rst=True)
+            if self.phase not in CONNECTED:
+                return
         if self._client_reset and self.phase is not Phase.AWAITING_RESPONSE:
-            if not stream.has_pending:
+            if not (stream.has_pending or stream.has_gap or stream.skipping):
                 self._emit(self._reset_segment())
                 self._finish(Outcome.CLIENT_RESET, "client reset the connection")
                 return
@@ -630,12 +653,19 @@ class Session:
         self._emit(self._syn)
         self._rto_at = now + self._rto.timeout(self._backoff)
 
-    def _reconnect(self, reason: str, *, send_rst: bool, now: float) -> None:
-        if self._reconnects >= self.config.max_reconnects:
-            self._abort(Outcome.RECONNECT_LIMIT, f"{reason}; reconnect limit reached")
-            return
-        self._reconnects += 1
-        self.counters["reconnects"] += 1
+    def _reconnect(self, reason: str, *, send_rst: bool, now: float, resync: bool = False) -> None:
+        """Continue on a new connection (faked SYN) from the stream's next unsent byte.
+
+        ``resync``: past a lost capture hole, from the stream's new head. Such a reconnect is
+        not counted against ``max_reconnects`` (that bounds a target that keeps closing; holes
+        are bounded by the capture).
+        """
+        if not resync:
+            if self._reconnects >= self.config.max_reconnects:
+                self._abort(Outcome.RECONNECT_LIMIT, f"{reason}; reconnect limit reached")
+                return
+            self._reconnects += 1
+            self.counters["reconnects"] += 1
         if send_rst:
             self._emit(self._reset_segment())
         self.counters["bytes_unacked_at_reconnect"] += self._sendq.clear()
@@ -643,8 +673,92 @@ class Session:
         assert stream is not None
         head = stream.peek()
         ip_id = head.template.ip_id if head is not None else (self._ip_id + 3) & 0xFFFF
-        syn = self._fake_syn(seq_add(self._snd_nxt, -1), ip_id)
+        start = head.seq if resync and head is not None else self._snd_nxt
+        syn = self._fake_syn(seq_add(start, -1), ip_id)
         self._connect(syn, fake=True, now=now)
+
+    # ------------------------------------------------------------------ capture holes
+
+    def _at_lost_hole(self, now: float) -> bool:
+        """The replay reached the lost hole: nothing before it is left to send or to answer."""
+        stream = self._stream
+        assert stream is not None
+        phase = self.phase
+        if stream.has_pending or phase not in CONNECTED:
+            return False
+        if phase is _CLOSE_WAIT:  # the target closed: nothing more will come on this connection
+            return True
+        if self._sendq:
+            return False
+        if phase is _ESTABLISHED:
+            return True
+        return self._unanswered_before_hole() and now >= self._last_progress_at + self.config.capture_gap_timeout
+
+    def _unanswered_before_hole(self) -> bool:
+        """Lost hole reached, but the request before it has no answer yet: a complete request
+        on a slow target, or (usually) one the hole cut, which the target will never answer.
+        It gets ``capture_gap_timeout`` of target silence before the connection is given up."""
+        stream = self._stream
+        return (
+            self._hole_lost
+            and (self.phase is _AWAITING_RESPONSE or self.phase is Phase.AWAITING_GREETING)
+            and self._response_bytes == 0
+            and not self._sendq
+            and stream is not None and not stream._pending
+        )
+
+    def _resync_waits_for_silence(self) -> bool:
+        """The "capture_resync" deadline is armed: silence awaited, no resync tried yet (once
+        tried, the next captured packet tries again; no timer is needed)."""
+        stream = self._stream
+        return self._unanswered_before_hole() and stream is not None and not stream.skipping
+
+    def _resync(self, now: float, *, send_rst: bool) -> bool:
+        """Past the lost hole: skip to the next request boundary and reconnect from it.
+
+        Returns False when no boundary was captured yet (the stream keeps skipping what arrives
+        until one does); ends the session (``capture_gap``) when the client's FIN or RST came
+        first, so no fragment of a request reaches the target.
+
+        The old connection is reset, not closed with FIN: an RST makes the target drop at once
+        whatever part of a cut request it holds, while a FIN would tell it the request ended
+        there (some servers act on an EOF-terminated message) and make us wait for its close.
+        """
+        stream = self._stream
+        assert stream is not None
+        if not stream.skipping:
+            reference = stream.last_ack if stream.last_ack is not None else self._handshake_client_ack
+            stream.give_up_hole(reference, self._continuation_ack(reference))
+        skipped = stream.resume()
+        if skipped is None:
+            if stream.fin_seq is not None or self._client_reset:
+                reason = (f"captured stream never filled the hole at seq {stream.skipped_from} and "
+                          "no request boundary came after it before the client closed")
+                if send_rst:
+                    self._abort(Outcome.CAPTURE_GAP, reason)
+                else:  # the target reset the connection already
+                    self._finish(Outcome.CAPTURE_GAP, reason)
+                return True
+            return False
+        self._hole_lost = False
+        self.counters["capture_gap_resyncs"] += 1
+        self.counters["capture_gap_bytes_skipped"] += skipped
+        self._gap_since = now if stream.has_gap else None
+        self._reconnect("resync past a capture hole", send_rst=send_rst, now=now, resync=True)
+        return True
+
+    def _continuation_ack(self, reference: int | None) -> int | None:
+        """The client ACK of the request after the last one before the hole, if the target
+        answered that one completely (its length stands for the online response's, as in
+        ``_response_sized_by_capture``); None when unknown."""
+        if (
+            reference is None
+            or self._request_ack != reference
+            or self._response_bytes == 0
+            or not (self.phase is _ESTABLISHED or self.phase is _CLOSE_WAIT)
+        ):
+            return None
+        return seq_add(reference, self._response_bytes)
 
     def _fake_syn(self, seq: int, captured_ip_id: int) -> Segment:
         return self._addressed(
@@ -744,8 +858,10 @@ class Session:
             d["persist"] = self._persist_at
         if self._response_complete_pending():
             d["response_quiet"] = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
-        if stream.has_gap and self._gap_since is not None:
+        if stream.has_gap and self._gap_since is not None and not self._hole_lost:
             d["capture_gap"] = self._gap_since + c.capture_gap_timeout
+        if self._resync_waits_for_silence():
+            d["capture_resync"] = self._last_progress_at + c.capture_gap_timeout
         if self._waiting_on_target():
             d["session_timeout"] = self._last_progress_at + c.session_timeout
         elif self.phase is Phase.ESTABLISHED:
@@ -825,18 +941,24 @@ class Session:
                 self._fire(name, now)
 
     def _fire(self, name: str, now: float) -> None:
-        stream = self._stream
         if name == "handshake":
             syns = 1 + self.counters["syn_retransmits"]
             self._finish(Outcome.HANDSHAKE_FAILED, f"no SYN-ACK within the handshake timeout ({syns} SYNs)")
         elif name == "capture_gap":
-            assert stream is not None
+            # The hole is lost; the replay resyncs past it once it gets there (_pump).
             self.counters["capture_gaps"] += 1
-            self._abort(Outcome.CAPTURE_GAP, f"captured stream never filled the hole at seq {stream.next_seq}")
+            self._hole_lost = True
+            self._gap_since = None
+        elif name == "capture_resync":
+            pass  # the silence waited for is over: _pump resyncs
         elif name == "session_timeout":
             self._abort(Outcome.TIMEOUT, "no answer from the target within the session timeout")
         elif name == "keepalive":
-            self._abort(Outcome.IDLE, "idle for the keep-alive timeout")
+            if self._hole_lost:
+                self._abort(Outcome.CAPTURE_GAP, "no request boundary came after a capture hole "
+                            "within the keep-alive timeout")
+            else:
+                self._abort(Outcome.IDLE, "idle for the keep-alive timeout")
         elif name == "linger":
             why = "client did not close" if self.phase is Phase.CLOSE_WAIT else "target did not close"
             self._abort(Outcome.COMPLETE, f"{why} within the linger time")

@@ -5,6 +5,10 @@ times, with any overlap, and exposes the bytes exactly once, in order, as ``Chun
 ``peek``/``take``. Every chunk remembers the client's ACK number when it was sent (request
 boundaries are where that number changes) and the captured segment it came from (flags,
 window, options, ip id, ttl). Odd input is counted into the given counter, never raised.
+
+A hole that will never fill (a captured packet lost for good) is given up with ``give_up_hole``
+once nothing before it is left to take; ``resume`` then skips to the first captured request
+boundary after it (see ``resume``) and the stream goes on from there.
 """
 
 from __future__ import annotations
@@ -46,16 +50,35 @@ class CapturedStream:
         self.next_seq = start
         self.fin_seq: int | None = None
         self._horizon = horizon
+        self.last_ack: int | None = None  # client ACK of the last contiguous chunk (None: no ACK yet)
         self._pending: deque[Chunk] = deque()
         self._out_of_order: list[Chunk] = []
+        # skipping a given-up hole: bytes from _skip_from to next_seq are skipped, _skip_ack is
+        # the ACK of the last captured byte among them (or before them)
+        self._skipping = False
+        self._skip_from = start
+        self._skip_ack: int | None = None
+        self._continuation_ack: int | None = None
 
     @property
     def has_gap(self) -> bool:
-        return bool(self._out_of_order)
+        """Bytes are missing: some arrived past the contiguous part, or the FIN lies past it."""
+        fin_seq = self.fin_seq
+        return bool(self._out_of_order) or (fin_seq is not None and seq_gt(fin_seq, self.next_seq))
 
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)
+
+    @property
+    def skipping(self) -> bool:
+        """A hole was given up and no request boundary after it was found yet."""
+        return self._skipping
+
+    @property
+    def skipped_from(self) -> int:
+        """Where the last hole given up began."""
+        return self._skip_from
 
     @property
     def buffered_bytes(self) -> int:
@@ -64,7 +87,10 @@ class CapturedStream:
 
     @property
     def fin_reached(self) -> bool:
-        return self.fin_seq is not None and self.next_seq == self.fin_seq and not self._pending
+        return (
+            self.fin_seq is not None and self.next_seq == self.fin_seq and not self._pending
+            and not self._skipping
+        )
 
     def add(self, segment: Segment, counters: Counter) -> bool:
         """Buffer the payload of ``segment``; True if the contiguous stream grew."""
@@ -81,7 +107,13 @@ class CapturedStream:
             return False
         if seq_lt(chunk.seq, self.next_seq):
             counters["client_overlap_trimmed"] += 1
+            if self._skipping:  # it continues bytes being skipped: skip it too
+                self._skip_past(chunk)
+                return False
             chunk = chunk.without_prefix(seq_diff(self.next_seq, chunk.seq))
+        if self._skipping:  # judged by the next ``resume``
+            self._out_of_order.append(chunk)
+            return False
         if chunk.seq != self.next_seq:
             counters["client_out_of_order"] += 1
             self._out_of_order.append(chunk)
@@ -109,9 +141,74 @@ class CapturedStream:
         self._pending[0] = head.without_prefix(limit)
         return head.prefix(limit)
 
+    def give_up_hole(self, reference_ack: int | None, continuation_ack: int | None) -> None:
+        """Stop waiting for the bytes at ``next_seq``: skip them up to a request boundary.
+
+        Call when everything before the hole was taken. ``reference_ack`` is the client's ACK on
+        the last byte before the hole (None: unknown). ``continuation_ack``, when known, is the
+        ACK the request right after that byte's request carried (that ACK plus the online
+        response's length): data right after the hole with this ACK continues a request whose
+        start fell into the hole, so it is no boundary.
+        """
+        if self._pending:
+            raise ValueError("give_up_hole with bytes before the hole still pending")
+        self._skipping = True
+        self._skip_from = self.next_seq
+        self._skip_ack = reference_ack
+        self._continuation_ack = continuation_ack
+
+    def resume(self) -> int | None:
+        """While skipping: find the first request boundary among the bytes buffered past the
+        hole; the number of client bytes skipped to reach it (None: no boundary yet).
+
+        A captured chunk starts a new request when its client ACK is past the ACK of the last
+        captured byte before it: the online server answered in between. Bytes judged not to
+        start one are dropped (they continue a request cut by the hole, or share the ACK of
+        pipelined requests, whose boundaries TCP does not show). From the boundary on the
+        stream is contiguous again and ``peek``/``take`` go on from there.
+        """
+        if not self._skipping:
+            raise ValueError("resume without a hole given up")
+        base = self.next_seq
+        chunks = sorted(self._out_of_order, key=lambda c: seq_diff(c.seq, base))
+        for i, chunk in enumerate(chunks):
+            if seq_le(chunk.end, self.next_seq):
+                continue  # inside bytes skipped already
+            if self._starts_request(chunk):
+                self._out_of_order = chunks[i:]
+                return self._resume_at(chunk.seq)
+            self._skip_past(chunk)
+        self._out_of_order = []
+        return None
+
+    def _starts_request(self, chunk: Chunk) -> bool:
+        ack, before = chunk.client_ack, self._skip_ack
+        return (
+            not seq_lt(chunk.seq, self.next_seq)  # its first byte is a segment's first byte
+            and ack is not None and before is not None and seq_gt(ack, before)
+            and ack != self._continuation_ack
+        )
+
+    def _skip_past(self, chunk: Chunk) -> None:
+        if seq_gt(chunk.end, self.next_seq):
+            self.next_seq = chunk.end
+        if chunk.client_ack is not None:
+            self._skip_ack = chunk.client_ack
+        self._continuation_ack = None  # only the first chunk after the hole may continue it
+
+    def _resume_at(self, seq: int) -> int:
+        skipped = seq_diff(seq, self._skip_from)
+        self._skipping = False
+        self._skip_ack = self._continuation_ack = None
+        self.next_seq = seq
+        self._drain_out_of_order()
+        return skipped
+
     def _append(self, chunk: Chunk) -> None:
         self._pending.append(chunk)
         self.next_seq = chunk.end
+        if chunk.client_ack is not None:
+            self.last_ack = chunk.client_ack
 
     def _drain_out_of_order(self) -> None:
         progress = True

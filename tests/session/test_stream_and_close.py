@@ -41,12 +41,15 @@ def test_scenario_17_out_of_order_capture_is_sent_in_order():
 
 
 def test_scenario_18_hole_that_never_fills_ends_session_with_reason_fix():
-    """Deliberate fix: the original stalled for hours (PACK_LOSS_TIMEOUT compared in seconds)."""
+    """Deliberate fix: the original stalled for hours (PACK_LOSS_TIMEOUT compared in seconds).
+    Nothing after the hole starts a request (same client ACK) before the FIN: the session ends
+    (a hole followed by a request is resynced past: test_capture_holes.py)."""
     pb = _established(capture_gap_timeout=5.0)
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"hello"))
     pb.target(resp(TISN + 1, CISN + 6), at=pb.now + 0.01)
     t_gap = pb.now + 0.1
     assert pb.client(cseg(CISN + 20, OISN + 1, payload=b"after-hole"), at=t_gap) == []
+    assert pb.client(cseg(CISN + 30, OISN + 1, flags=FIN | ACK), at=t_gap + 0.01) == []
     out = pb.advance_to_deadline()
     assert abs(pb.now - (t_gap + 5.0)) < 1e-9
     assert brief(out) == [("RST|ACK", s(CISN + 6), s(TISN + 1)), ("unregister",), ("finished", "capture_gap")]
