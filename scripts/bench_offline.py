@@ -41,7 +41,7 @@ from pyreplay.lab.load import LoadPlan  # noqa: E402
 from pyreplay.lab.requestlog import compare, read_log  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, run_load, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
-from pyreplay.lab.usage import reap  # noqa: E402
+from pyreplay.lab.usage import perf_record_argv, reap  # noqa: E402
 from pyreplay.packet.pcap import PcapWriter  # noqa: E402
 
 PY = sys.executable
@@ -83,8 +83,7 @@ INTERCEPT_AFPACKET = False  # --intercept-afpacket: force AF_PACKET instead of i
 def tool(profile: Path) -> list[str]:
     """The argv prefix that runs pyreplay, under cProfile (``--profile DIR``) or perf (``--perf DIR``)."""
     if PERF_DIR is not None:
-        return ["perf", "record", "-q", "-e", "cpu-clock", "-F", "1000", "--call-graph", "dwarf,16384",
-                "-o", str(PERF_DIR / profile.with_suffix(".perf").name), PY, "-m", "pyreplay.cli"]
+        return [*perf_record_argv(PERF_DIR / profile.with_suffix(".perf").name), PY, "-m", "pyreplay.cli"]
     if PROFILE_DIR is None:
         return [PY, "-m", "pyreplay.cli"]
     return [PY, "-m", "cProfile", "-o", str(PROFILE_DIR / profile.name), "-m", "pyreplay.cli"]

@@ -53,11 +53,17 @@ def cpu_so_far(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def perf_record_argv(out: Path, frequency: int = 1000) -> list[str]:
+    """``perf record`` sampling CPU time with DWARF call stacks into ``out``; append ``-p PID``
+    or a command to run under it."""
+    return ["perf", "record", "-q", "-e", "cpu-clock", "-F", str(frequency), "--call-graph", "dwarf,16384",
+            "-o", str(out)]
+
+
 @contextlib.contextmanager
 def perf_attached(pid: int, out: Path, frequency: int = 1000) -> Iterator[None]:
     """``perf record -p pid`` into ``out`` for the duration of the block (stopped with SIGINT)."""
-    proc = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", str(frequency), "--call-graph",
-                             "dwarf,16384", "-p", str(pid), "-o", str(out)],
+    proc = subprocess.Popen([*perf_record_argv(out, frequency), "-p", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
