@@ -171,7 +171,7 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
     """Capture the target's responses and pass their headers to the copy/burn processes."""
     from pyreplay.config import InterceptConfig
     from pyreplay.runtime.intercept import Intercept
-    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+    from pyreplay.runtime.process import PidFile, daemonize, settle_gc, stop_on_signals
     from pyreplay.runtime.response_sources import SourceError
     from pyreplay.logsetup import setup_logging
 
@@ -193,6 +193,7 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
     if config.daemon:
         daemonize()
     stop_on_signals(runtime.stop)
+    settle_gc()
     with PidFile(config.pid_file):
         runtime.run(report_every=stats_interval)
 
@@ -304,11 +305,12 @@ def _run_to_exit(runtime, config, *, exit_on_problems: bool) -> None:
 
     Offline copy and burn exit 1 when their summary names a problem; live copy ends on a stop
     signal, so it exits 0 (the problems are printed all the same)."""
-    from pyreplay.runtime.process import PidFile, daemonize, stop_on_signals
+    from pyreplay.runtime.process import PidFile, daemonize, settle_gc, stop_on_signals
 
     if config.daemon:
         daemonize()
     stop_on_signals(runtime.stop)
+    settle_gc()
     with PidFile(config.pid_file):
         summary = runtime.run()
     for line in summary.lines:
