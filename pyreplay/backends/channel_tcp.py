@@ -15,6 +15,7 @@ from pyreplay.channel.codec import FrameDecoder, encode
 from pyreplay.channel.messages import CHANNEL_VERSION, Hello, Message
 
 MAX_OUTPUT = 64 * 1024 * 1024
+RECV_SIZE = 262144
 
 
 class ChannelClosed(ConnectionError):
@@ -40,11 +41,15 @@ class ChannelConnection:
         return bool(self._out)
 
     def receive(self, limit: int = 1 << 20) -> list[Message]:
+        """The messages that arrived, reading until the socket is drained or ``limit`` bytes.
+
+        A read shorter than asked for means the socket had no more: stop there rather than
+        pay one more ``recv`` for its EAGAIN (the caller's select reports what comes next)."""
         messages: list[Message] = []
         received = 0
         while received < limit:
             try:
-                data = self.sock.recv(262144)
+                data = self.sock.recv(RECV_SIZE)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError as exc:
@@ -54,6 +59,8 @@ class ChannelConnection:
             received += len(data)
             self.bytes_in += len(data)
             messages.extend(self.decoder.feed(data))
+            if len(data) < RECV_SIZE:
+                break
         return messages
 
     def send(self, frame: bytes) -> None:

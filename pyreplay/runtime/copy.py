@@ -28,7 +28,7 @@ import select
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, connect_channel
@@ -139,12 +139,18 @@ class Intercepts:
             except ChannelClosed as exc:
                 self._lost(conn, str(exc))
 
-    def receive(self, timeout: float) -> list[Responses]:
+    def receive(self, timeout: float, wake_on: Sequence = ()) -> list[Responses]:
+        """The intercepts' responses, waiting up to ``timeout`` for the first; ``wake_on``
+        (e.g. the capture) ends the wait too when it becomes readable: one select per call."""
+        timeout = max(0.0, timeout)
         if not self.connections:
-            time.sleep(max(0.0, timeout))
+            if wake_on:
+                select.select(wake_on, [], [], timeout)
+            else:
+                time.sleep(timeout)
             return []
         waiting_out = [c for c in self.connections if c.wants_write]
-        readable, writable, _ = select.select(self.connections, waiting_out, [], max(0.0, timeout))
+        readable, writable, _ = select.select([*self.connections, *wake_on], waiting_out, [], timeout)
         out = []
         for conn in writable:
             try:
@@ -152,6 +158,8 @@ class Intercepts:
             except ChannelClosed as exc:
                 self._lost(conn, str(exc))
         for conn in readable:
+            if conn not in self._endpoint_of:
+                continue  # one of wake_on
             try:
                 for message in conn.receive():
                     if isinstance(message, Responses):

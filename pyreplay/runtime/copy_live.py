@@ -17,7 +17,6 @@ run ends, unless ``-L``: then it goes on and reconnects every 12 s (see ``Interc
 from __future__ import annotations
 
 import logging
-import select
 import time
 from collections.abc import Callable
 
@@ -112,12 +111,11 @@ class LiveCopy:
                     if stop_at is not None:
                         wake = min(wake, stop_at)
                     timeout = max(0.0, wake - clock())
-                if timeout:
-                    try:
-                        select.select(waitables + intercepts.connections, [], [], timeout)
-                    except InterruptedError:
-                        pass
-                for message in intercepts.receive(0.0):
+                try:
+                    messages = intercepts.receive(timeout, waitables)
+                except InterruptedError:
+                    messages = []
+                for message in messages:
                     t = clock()
                     for summary in message.items:
                         replay.response(summary, t)
