@@ -138,6 +138,8 @@ class Replay:
 
     # ---- state ---------------------------------------------------------------------------
     def next_deadline(self) -> float | None:
+        if len(self.tables) == 1:  # called once per loop: no list without -n
+            return self.tables[0].next_deadline()
         deadlines = [d for t in self.tables if (d := t.next_deadline()) is not None]
         return min(deadlines, default=None)
 

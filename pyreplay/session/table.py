@@ -8,6 +8,9 @@ policy) on a SYN or on a payload segment. A finished session lingers for ``linge
 absorb late packets, then is removed and its counters are added to ``totals``.
 ``next_deadline``/``handle_tick`` aggregate every session's deadline in one heap.
 
+Each session is held in a ``_Slot`` with its key, route and heap entry, reached by one dict
+lookup per event (client key or route): the per-event path hashes no other key.
+
 Port reuse: a client may open a new connection on a key whose old connection is still being
 replayed (at high replay speed the target has often not answered the old one yet). Nothing is
 lost: each connection of a key is its own session under an internal key ``(*key, generation)``,
@@ -24,7 +27,6 @@ pathological captures, never reached by real port reuse.
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections import Counter
 from collections.abc import Callable
 
@@ -36,13 +38,27 @@ from .events import ClientSegment, Shutdown, Superseded, TargetResponse, Tick
 from .session import Session
 
 Key = tuple[bytes, int, bytes, int]
-InternalKey = tuple[bytes, int, bytes, int, int]  # Key + generation
 SessionFactory = Callable[[Segment, int], "Session | None"]
 
 DEFAULT_MAX_GENERATIONS = 8
 # How far past the captured end a segment still belongs to an old connection: the reassembly
 # horizon of a session (out-of-order data is buffered that far ahead).
 DEFAULT_RANGE_WINDOW = 4 * 1024 * 1024
+
+
+class _Slot:
+    """One session the table holds: its key and generation, its route, its heap entry."""
+
+    __slots__ = ("session", "key", "generation", "route", "entry", "at", "closed_at")
+
+    def __init__(self, session: Session, key: Key, generation: int, route: Key) -> None:
+        self.session = session
+        self.key = key
+        self.generation = generation
+        self.route = route
+        self.entry = -1  # id of the slot's live heap entry; -1: none (not scheduled, or removed)
+        self.at = 0.0  # when that entry is due
+        self.closed_at = -1.0  # when the session finished (it lingers from then on)
 
 
 class SessionTable:
@@ -57,27 +73,25 @@ class SessionTable:
         self._linger = linger
         self._max_generations = max_generations
         self._range_window = range_window
-        self._sessions: dict[InternalKey, Session] = {}
-        self._by_key: dict[Key, list[InternalKey]] = {}  # oldest generation first
-        self._routes: dict[Key, InternalKey] = {}
-        self._closed_at: dict[InternalKey, float] = {}
-        self._heap: list[tuple[float, int, InternalKey]] = []
-        self._scheduled: dict[InternalKey, tuple[float, int]] = {}
-        self._ids = itertools.count()
+        self._slots: dict[_Slot, None] = {}  # every slot, in creation order
+        self._by_key: dict[Key, list[_Slot]] = {}  # oldest generation first
+        self._routes: dict[Key, _Slot] = {}
+        self._heap: list[tuple[float, int, _Slot]] = []
+        self._entries = 0  # heap entry ids handed out
         self.counters: Counter[str] = Counter()
         self.totals: Counter[str] = Counter()  # counters of removed sessions, summed
 
     def __len__(self) -> int:
-        return len(self._sessions)
+        return len(self._slots)
 
     def get(self, key: Key) -> Session | None:
         """The newest session of ``key``."""
-        ikeys = self._by_key.get(key)
-        return self._sessions[ikeys[-1]] if ikeys else None
+        slots = self._by_key.get(key)
+        return slots[-1].session if slots else None
 
     def sessions_of(self, key: Key) -> list[Session]:
         """Every session held for ``key``, oldest first."""
-        return [self._sessions[ikey] for ikey in self._by_key.get(key, ())]
+        return [slot.session for slot in self._by_key.get(key, ())]
 
     @staticmethod
     def key_of(segment: Segment) -> Key:
@@ -87,85 +101,82 @@ class SessionTable:
 
     def handle_client(self, segment: Segment, *, now: float) -> list[Command]:
         key = (segment.src, segment.sport, segment.dst, segment.dport)
-        ikeys = self._by_key.get(key)
-        if ikeys is None:
+        slots = self._by_key.get(key)
+        if slots is None:
             if not (segment.flags & SYN or segment.payload):
                 self.counters["client_without_session"] += 1
                 return []
             return self._create(key, 0, segment, now, [])
-        if len(ikeys) == 1 and not segment.flags & SYN:
+        if len(slots) == 1 and not segment.flags & SYN:
             # the usual case: one connection on the key; pure ACKs (half the captured packets)
             # are absorbed without commands or rescheduling
-            only = ikeys[0]
-            session = self._sessions[only]
+            only = slots[0]
+            session = only.session
             if session.absorb_pure_ack(segment, now):
                 return []
             if not (session.finished and segment.payload):
-                return self._deliver(only, session, ClientSegment(segment), now)
-        ikey = self._owner_of(ikeys, segment)
-        if ikey is None:  # a new connection on this key
+                return self._deliver(only, ClientSegment(segment), now)
+        owner = self._owner_of(slots, segment)
+        if owner is None:  # a new connection on this key
             self.counters["port_reuse"] += 1
             out: list[Command] = []
-            if len(ikeys) >= self._max_generations:
-                self._make_room(ikeys, now, out)
-            return self._create(key, ikeys[-1][4] + 1 if ikeys else 0, segment, now, out)
-        return self._deliver(ikey, self._sessions[ikey], ClientSegment(segment), now)
+            if len(slots) >= self._max_generations:
+                self._make_room(slots, now, out)
+            return self._create(key, slots[-1].generation + 1 if slots else 0, segment, now, out)
+        return self._deliver(owner, ClientSegment(segment), now)
 
     def handle_response(self, summary: ResponseSummary, *, now: float) -> list[Command]:
-        ikey = self._routes.get((summary.dst, summary.dport, summary.src, summary.sport))
-        session = None if ikey is None else self._sessions.get(ikey)
-        if ikey is None or session is None:
+        slot = self._routes.get((summary.dst, summary.dport, summary.src, summary.sport))
+        if slot is None:
             self.counters["response_without_session"] += 1
             return []
-        return self._deliver(ikey, session, TargetResponse(summary), now)
+        return self._deliver(slot, TargetResponse(summary), now)
 
     def handle_tick(self, now: float) -> list[Command]:
         out: list[Command] = []
-        heap, scheduled, sessions = self._heap, self._scheduled, self._sessions
+        heap = self._heap
         while heap and heap[0][0] <= now:
-            at, entry_id, ikey = heapq.heappop(heap)
-            if scheduled.get(ikey) != (at, entry_id):
+            _, entry, slot = heapq.heappop(heap)
+            if slot.entry != entry:
                 continue  # stale entry
-            del scheduled[ikey]
-            session = sessions[ikey]
-            if session.finished:
-                self._remove(ikey)
+            slot.entry = -1
+            if slot.session.finished:
+                self._remove(slot)
             else:
-                out += self._deliver(ikey, session, Tick(), now)
+                out += self._deliver(slot, Tick(), now)
         return out
 
     def shutdown(self, now: float) -> list[Command]:
         out: list[Command] = []
-        for ikey, session in list(self._sessions.items()):
-            out += self._deliver(ikey, session, Shutdown(), now)
-            self._remove(ikey)
+        for slot in list(self._slots):
+            out += self._deliver(slot, Shutdown(), now)
+            self._remove(slot)
         return out
 
     def next_deadline(self) -> float | None:
-        heap, scheduled = self._heap, self._scheduled
-        while heap and scheduled.get(heap[0][2]) != heap[0][:2]:
+        heap = self._heap
+        while heap and heap[0][2].entry != heap[0][1]:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
     # ------------------------------------------------------------------ internals
 
-    def _owner_of(self, ikeys: list[InternalKey], segment: Segment) -> InternalKey | None:
+    def _owner_of(self, slots: list[_Slot], segment: Segment) -> _Slot | None:
         """The generation ``segment`` belongs to; None if it opens a new connection."""
-        sessions = self._sessions
         seq = segment.seq
         if segment.flags & SYN:
-            for ikey in reversed(ikeys):
-                if sessions[ikey].captured_isn == seq:
-                    return ikey  # a retransmitted SYN
+            for slot in reversed(slots):
+                if slot.session.captured_isn == seq:
+                    return slot  # a retransmitted SYN
             return None
-        newest = ikeys[-1]
-        if len(ikeys) > 1:
-            for ikey in reversed(ikeys):
-                if self._in_range(sessions[ikey], seq):
-                    newest = ikey
+        newest = slots[-1]
+        if len(slots) > 1:
+            for slot in reversed(slots):
+                if self._in_range(slot.session, seq):
+                    newest = slot
                     break
-        session = sessions[newest]
-        if newest == ikeys[-1] and session.finished and segment.payload:
+        session = newest.session
+        if newest is slots[-1] and session.finished and segment.payload:
             end = session.captured_end
             if end is not None and seq_ge(seq, end):
                 return None  # data of a new connection whose SYN was not captured
@@ -184,62 +195,57 @@ class SessionTable:
             self.counters["not_replayed"] += 1
             return out
         self.counters["sessions_created"] += 1
-        ikey = (*key, generation)
-        self._sessions[ikey] = session
-        self._by_key.setdefault(key, []).append(ikey)
         route = (session.client[0], session.client[1], session.target[0], session.target[1])
-        if self._routes.get(route, ikey) != ikey:
+        slot = _Slot(session, key, generation, route)
+        self._slots[slot] = None
+        self._by_key.setdefault(key, []).append(slot)
+        if self._routes.get(route, slot) is not slot:
             self.counters["route_collision"] += 1  # the newest session gets the responses
-        self._routes[route] = ikey
-        out += self._deliver(ikey, session, ClientSegment(segment), now)
+        self._routes[route] = slot
+        out += self._deliver(slot, ClientSegment(segment), now)
         return out
 
-    def _make_room(self, ikeys: list[InternalKey], now: float, out: list[Command]) -> None:
+    def _make_room(self, slots: list[_Slot], now: float, out: list[Command]) -> None:
         """Drop the oldest finished session of the key, else end the oldest live one."""
-        sessions = self._sessions
-        victim = next((ikey for ikey in ikeys if sessions[ikey].finished), None)
+        victim = next((slot for slot in slots if slot.session.finished), None)
         if victim is None:
-            victim = ikeys[0]
+            victim = slots[0]
             self.counters["port_reuse_superseded"] += 1
-            out += self._deliver(victim, sessions[victim], Superseded(), now)
+            out += self._deliver(victim, Superseded(), now)
         self._remove(victim)
 
-    def _deliver(self, ikey: InternalKey, session: Session, event, now: float) -> list[Command]:
+    def _deliver(self, slot: _Slot, event, now: float) -> list[Command]:
+        session = slot.session
         was_finished = session.finished
         out = session.handle(event, now=now)
         if session.finished:
             if not was_finished:
-                self._closed_at[ikey] = now
+                slot.closed_at = now
                 for command in out:
                     if type(command) is Finished:
                         self.counters[f"outcome_{command.outcome}"] += 1
-            at: float | None = self._closed_at[ikey] + self._linger
+            self._schedule(slot, slot.closed_at + self._linger)
         else:
-            at = session.next_deadline()
-        self._schedule_at(ikey, at)
+            self._schedule(slot, session.next_deadline())
         return out
 
-    def _schedule_at(self, ikey: InternalKey, at: float | None) -> None:
-        current = self._scheduled.get(ikey)
+    def _schedule(self, slot: _Slot, at: float | None) -> None:
         if at is None:
-            if current is not None:
-                del self._scheduled[ikey]
-        elif current is None or current[0] != at:
-            entry = (at, next(self._ids))
-            self._scheduled[ikey] = entry
-            heapq.heappush(self._heap, (at, entry[1], ikey))
+            slot.entry = -1
+        elif slot.entry < 0 or slot.at != at:
+            self._entries += 1
+            slot.entry = self._entries
+            slot.at = at
+            heapq.heappush(self._heap, (at, self._entries, slot))
 
-    def _remove(self, ikey: InternalKey) -> None:
-        session = self._sessions.pop(ikey)
-        key = ikey[:4]
-        ikeys = self._by_key[key]
-        ikeys.remove(ikey)
-        if not ikeys:
-            del self._by_key[key]
-        route = (session.client[0], session.client[1], session.target[0], session.target[1])
-        if self._routes.get(route) == ikey:
-            del self._routes[route]
-        self._closed_at.pop(ikey, None)
-        self._scheduled.pop(ikey, None)
-        self.totals.update(session.counters)
+    def _remove(self, slot: _Slot) -> None:
+        del self._slots[slot]
+        slots = self._by_key[slot.key]
+        slots.remove(slot)
+        if not slots:
+            del self._by_key[slot.key]
+        if self._routes.get(slot.route) is slot:
+            del self._routes[slot.route]
+        slot.entry = -1
+        self.totals.update(slot.session.counters)
         self.counters["sessions_removed"] += 1
