@@ -35,6 +35,7 @@ MODULES = (
     "pyreplay.packet.segment",
     "pyreplay.packet.options",
     "pyreplay.packet.summary",
+    "pyreplay.packet.ring_summaries",
     "pyreplay.packet.tcpip",
     "pyreplay.packet.linklayer",
     "pyreplay.session.commands",

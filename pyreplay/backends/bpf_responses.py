@@ -29,7 +29,8 @@ from collections.abc import Iterable, Sequence
 
 from pyreplay.ebpf import abi
 from pyreplay.ebpf.response_filter import MatchRule
-from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
+from pyreplay.packet.ring_summaries import summaries_from_records
+from pyreplay.packet.segment import ResponseSummary
 
 # hook -> (program in bpf/, function, bcc program type name, attach)
 PROGRAMS = {
@@ -40,7 +41,6 @@ PROGRAMS = {
 FUNCTION_NAMES = tuple(function.decode() for _, function, _ in PROGRAMS.values())
 DEFAULT_RING_PAGES = 1024  # 4 MiB: about 50k summaries of 80 bytes (+8 header)
 _POOL_KEY = struct.Struct("=I4s")
-_RECORD = abi.RESPONSE
 
 
 def program_defines(hook: str, *, drop: bool, ring_pages: int = DEFAULT_RING_PAGES,
@@ -131,7 +131,7 @@ class BpfResponseCapture:
         records = self._ring.drain(limit)
         if not records:
             return []
-        return records_to_summaries(records)
+        return summaries_from_records(records)
 
     def kernel_drops(self) -> int:
         lost = self.counters()["lost_ring_full"]
@@ -157,30 +157,3 @@ class BpfResponseCapture:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-
-def _options(bits: int, wscale: int, mss: int, tsval: int, tsecr: int) -> TcpOptions:
-    if bits == abi.PR_OPT_TS:
-        return TcpOptions(timestamp=(tsval, tsecr))
-    return TcpOptions(
-        mss=mss if bits & abi.PR_OPT_MSS else None,
-        wscale=wscale if bits & abi.PR_OPT_WSCALE else None,
-        sack_permitted=bool(bits & abi.PR_OPT_SACK_PERM),
-        timestamp=(tsval, tsecr) if bits & abi.PR_OPT_TS else None,
-    )
-
-
-def records_to_summaries(records: list[bytes]) -> list[ResponseSummary]:
-    """Ring records (struct pr_response, IPv4) to summaries; other kinds/families are skipped."""
-    size = _RECORD.size
-    blob = b"".join(r[:size] for r in records if len(r) >= size)
-    out = []
-    append = out.append
-    for (kind, family, flags, _ifindex, saddr, daddr, sport, dport, seq, ack, window, bits, wscale, mss, _pad,
-         payload_len, tsval, tsecr, _ts) in _RECORD.iter_unpack(blob):
-        if kind != abi.PR_KIND_RESPONSE or family != 4:
-            continue
-        options = NO_OPTIONS if bits == 0 else _options(bits, wscale, mss, tsval, tsecr)
-        append(ResponseSummary(saddr[:4], daddr[:4], sport, dport, seq, ack, flags, window, payload_len, options))
-    return out

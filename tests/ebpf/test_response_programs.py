@@ -12,7 +12,8 @@ import struct
 import pytest
 
 from pyreplay.backends.afpacket import strip_ethernet
-from pyreplay.backends.bpf_responses import BpfResponseCapture, records_to_summaries
+from pyreplay.backends.bpf_responses import BpfResponseCapture
+from pyreplay.packet.ring_summaries import summaries_from_records
 from pyreplay.ebpf.prog_test_run import prog_test_run
 from pyreplay.ebpf.response_filter import MatchRule, rule_matches
 from pyreplay.packet.errors import PacketError
@@ -118,7 +119,7 @@ def run_all(capture: BpfResponseCapture, frames):
                 raise
             verdicts.append(None)
         records += capture._ring.drain(1000)
-    return verdicts, records_to_summaries(records)
+    return verdicts, summaries_from_records(records)
 
 
 @pytest.mark.parametrize("hook, drop, matched_verdict, other_verdict", [
@@ -173,7 +174,7 @@ def test_total_length_zero_uses_the_frame_length_like_gro_super_frames():
     frame = ethernet(0x0800, tcp_ip(total=0, payload=b"y" * 2000))
     with BpfResponseCapture((), RULES, hook="tc-egress", pool=POOL) as capture:
         assert prog_test_run(capture.prog_fd, frame).retval == TC_ACT_REDIRECT
-        (summary,) = records_to_summaries(capture._ring.drain(10))
+        (summary,) = summaries_from_records(capture._ring.drain(10))
     assert summary.payload_len == 2000
 
 
