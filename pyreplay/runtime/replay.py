@@ -143,6 +143,12 @@ class Replay:
         deadlines = [d for t in self.tables if (d := t.next_deadline()) is not None]
         return min(deadlines, default=None)
 
+    def next_work_deadline(self) -> float | None:
+        """When the earliest session timer that moves the replay on is due (a send, or the next
+        request let go); None when what is armed only gives sessions up. Scans every session."""
+        deadlines = [d for t in self.tables if (d := t.next_work_deadline()) is not None]
+        return min(deadlines, default=None)
+
     @property
     def active_sessions(self) -> int:
         created = sum(t.counters["sessions_created"] for t in self.tables)
