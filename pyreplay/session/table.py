@@ -160,6 +160,14 @@ class SessionTable:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
+    def session_counters(self) -> Counter[str]:
+        """The counters of every session the table held or holds, summed: ``totals`` plus the
+        live ones (so a long keep-alive connection shows before it ends). Scans every session."""
+        total = Counter(self.totals)
+        for slot in self._slots:
+            total.update(slot.session.counters)
+        return total
+
     def next_work_deadline(self) -> float | None:
         """The earliest ``Session.next_work_deadline`` of the unfinished sessions: when a timer
         that moves the replay on is due (lingering finished sessions and give-up timers left

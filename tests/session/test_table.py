@@ -281,6 +281,19 @@ def test_work_deadline_leaves_out_lingering_sessions_and_give_up_timers():
     assert table.next_deadline() == 6.3 and table.next_work_deadline() is None
 
 
+def test_session_counters_sum_the_removed_and_the_live_sessions():
+    table = make_table(linger=1.0)
+    table.handle_client(cseg(CISN, flags=SYN), now=0.0)
+    table.handle_client(to_port(cseg(5, flags=SYN), 81), now=0.0)
+    assert table.totals["syns_sent"] == 0 and table.session_counters()["syns_sent"] == 2
+    gone = table.get(SessionTable.key_of(cseg(CISN, flags=SYN)))
+    table.handle_response(response_for(gone, TISN, CISN + 1, flags=SYN | ACK), now=0.1)
+    table.handle_client(cseg(CISN + 1, OISN + 1, flags=RST), now=0.2)
+    table.handle_tick(1.3)  # removed after its linger; its counters moved to totals
+    assert len(table) == 1 and table.totals["syns_sent"] == 1
+    assert table.session_counters()["syns_sent"] == 2 and table.session_counters()["connections"] == 1
+
+
 def test_lingering_session_absorbs_late_packets_and_new_data_starts_new_session():
     table = make_table()
     key = SessionTable.key_of(cseg(CISN, flags=SYN))
