@@ -54,6 +54,7 @@ from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
 from pyreplay.runtime.simtarget import SimulatedTarget
 from pyreplay.session.config import SessionConfig
+from pyreplay.session.summary import event_lines
 
 log = logging.getLogger("pyreplay.copy")
 INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
@@ -446,7 +447,8 @@ def compile_capture_filter(config: CopyConfig) -> Callable[[bytes], bool] | None
 
 def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, int],
                    extra_problems: list[str] = ()) -> CopySummary:
-    """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, errors."""
+    """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, the
+    session events a healthy run has none of (``session.summary``), errors."""
     c = replay.counters()
     s = replay.stats
     skipped = dict(s.skipped)
@@ -462,9 +464,7 @@ def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, 
         f"captured packets: {s.captured}, skipped: "
         + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
     ]
-    if c["capture_gap_resyncs"]:
-        lines.append(f"capture holes resynced past: {c['capture_gap_resyncs']}, "
-                     f"client bytes skipped: {c['capture_gap_bytes_skipped']}")
+    lines += event_lines(c)
     if emit_errors:
         lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
                      + f" (last: {emitter.last_error})")
