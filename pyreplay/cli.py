@@ -238,7 +238,8 @@ def intercept(interfaces, filter_, port, bind, log_file, daemon, pid_file, stats
 @click.option("-S", "--snaplen", help=COMPAT.format(tool="tcpcopy", flag="-S"))
 @click.option("-o", "--output-device", help=COMPAT.format(tool="tcpcopy", flag="-o"))
 @click.option("--write", "dry_run_output", help="dry run: write what would be sent to this pcap (a simulated target answers)")
-@click.option("--idle-exit", default=3.0, help="offline: after the file ends, stop when nothing moved for N seconds")
+@click.option("--idle-exit", default=3.0,
+              help="offline: after the file ends, stop when nothing moved for N seconds and no session work is due within 2 s")
 @click.option("--xdp", "xdp", metavar="IFACE[,IFACE]", help="live: capture with XDP (bpf_link) on these interfaces")
 @click.option("--tc", "tc", metavar="IFACE[,IFACE]", help="live: capture with tc ingress (tcx link) on these interfaces")
 @click.option("--afpacket", "afpacket", metavar="IFACE[,IFACE]", help="live: capture with AF_PACKET (no BPF) on these interfaces")

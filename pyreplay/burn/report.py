@@ -1,8 +1,11 @@
 """Counting what a burn run did, and saying it: progress line, end-of-run lines, JSON report.
 
 Contract: ``BurnReport`` is fed by the scheduler (user started/finished with its outcome,
-request sent, first response byte seen with the latency, target resets) and by the runtime
-(send errors). Latency = time from a request's first byte sent to the first response byte
+request sent, first response byte seen with the latency, target resets, each connection's
+session counters once it is done with) and by the runtime (send errors). From the session
+counters it reports what copy's summary does: connections established, retransmissions,
+resets sent, and the events a healthy replay has none of (``session.summary``: capture holes
+resynced past, reconnects), in the lines only when they happened. Latency = time from a request's first byte sent to the first response byte
 the intercept reported for it; samples are kept in a bounded reservoir (``max_samples``,
 deterministic replacement), so memory stays bounded on endless runs. ``as_dict(elapsed)`` is
 the JSON report; ``progress(elapsed)`` one status line; ``lines(elapsed)`` the summary.
@@ -15,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from pyreplay.session.commands import Outcome
+from pyreplay.session.summary import event_fields, event_lines
 
 PERCENTILES = (50, 90, 99)
 GOOD_OUTCOMES = frozenset({Outcome.COMPLETE.value, "open_at_end"})
@@ -40,6 +44,7 @@ class BurnReport:
     packets_sent: int = 0
     outcomes: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
+    session_counters: Counter = field(default_factory=Counter)  # Session.counters of connections done with
     latencies: list[float] = field(default_factory=list)
     latency_count: int = 0
     latency_sum: float = 0.0
@@ -55,6 +60,9 @@ class BurnReport:
         self.outcomes[outcome] += 1
         if outcome not in GOOD_OUTCOMES:
             self.errors[outcome] += 1
+
+    def session_ended(self, counters: Counter) -> None:
+        self.session_counters.update(counters)
 
     def request_sent(self) -> None:
         self.requests += 1
@@ -111,6 +119,10 @@ class BurnReport:
             "responses": self.responses,
             "target_resets": self.target_resets,
             "packets_sent": self.packets_sent,
+            "sessions": {"connections": self.session_counters["connections"],
+                         "retransmits": self.session_counters["retransmits"],
+                         "resets_sent": self.session_counters["resets_sent"],
+                         **event_fields(self.session_counters)},
             "rates_per_s": {
                 "sessions": round(self.finished / elapsed, 1) if elapsed > 0 else None,
                 "requests": round(self.requests / elapsed, 1) if elapsed > 0 else None,
@@ -123,11 +135,15 @@ class BurnReport:
         lat = self.latency_ms()
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "none"
         errors = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) or "none"
+        c = self.session_counters
         return [
             f"users: {self.started} of {self.users} started, {self.finished} finished in {elapsed:.2f} s; "
             f"outcomes {outcomes}",
             f"requests: {self.requests} sent, {self.responses} answered, "
             f"{self.requests / elapsed if elapsed > 0 else 0:.0f} req/s; packets sent {self.packets_sent}",
+            f"connections established: {c['connections']}, retransmits: {c['retransmits']}, "
+            f"resets from target: {self.target_resets}, resets sent: {c['resets_sent']}",
+            *event_lines(c),
             f"latency (first request byte -> first response byte), ms: p50 {lat['p50']} p90 {lat['p90']} "
             f"p99 {lat['p99']} max {lat['max']}",
             f"errors: {errors}",

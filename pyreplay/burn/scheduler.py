@@ -34,6 +34,8 @@ Rules:
 * A finished connection keeps receiving responses for ``plan.linger`` seconds (late packets are
   absorbed), then its identity is released (it then rests in the pool's quarantine).
 * Latency per request: first byte sent -> first response byte reported.
+* A connection's session counters go to the report when it is forgotten (after its linger, or
+  at ``shutdown``): the report's session totals are complete once ``shutdown`` returned.
 """
 
 from __future__ import annotations
@@ -393,7 +395,8 @@ class Scheduler:
                 self._forget(u, now)
 
     def _forget(self, u: _User, now: float) -> None:
-        self._users.pop(u.uid, None)
+        if self._users.pop(u.uid, None) is not None:
+            self.report.session_ended(u.session.counters)
         if self._by_identity.get(u.identity) is u:
             del self._by_identity[u.identity]
             self.identities.release(u.identity, now)

@@ -7,10 +7,18 @@ deadline → hand due packets (at most ``CAPTURED_PER_ITERATION``), responses an
 Register/Unregister messages in one channel write per intercept first (so intercept knows a
 client before its SYN-ACK can arrive), then the queued packets. After the
 file ends it exits when every session has finished, or when nothing was sent or received for
-``idle_exit`` seconds (sessions then still open are reset, as the original does at exit).
+``idle_exit`` seconds and no session has work due within ``work_horizon`` (sessions then still
+open are reset, as the original does at exit). Work is a timer that moves the replay on (the
+resync past a capture hole, a retransmission, a delayed ACK, a response's quiet period, a held
+FIN: ``Session.next_work_deadline``); the horizon is the longest such timer that counts from
+something already past (``capture_gap_timeout``, 2 s), so a hole found just before the idle
+mark is still resynced. Timers that only give up (the session timeout ``-t``, keep-alive,
+handshake, linger) never hold the run, so a target that went silent costs ``idle_exit``, not
+``-t``; nor does a retransmission due beyond the horizon. Each awaited timer either sends,
+which restarts the idle clock as any send does, or fires once: the wait cannot go on forever.
 With ``-T N`` the file is replayed N times: each pass ends as the run would (every session
-finished, or quiet for ``idle_exit``), what is still open is reset, and the next pass starts
-at once from the file's first packet; sessions of later passes get fresh client identities
+finished, or quiet for ``idle_exit`` with no work due), what is still open is reset, and the
+next pass starts at once from the file's first packet; sessions of later passes get fresh client identities
 (the used ones rest in quarantine, as the target's TIME_WAIT does).
 With ``dry_run`` packets go to a pcap file and a simulated target answers instead of intercept.
 
@@ -45,6 +53,8 @@ from pyreplay.runtime.replay_clock import ReplayClock
 from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
 from pyreplay.runtime.simtarget import SimulatedTarget
+from pyreplay.session.config import SessionConfig
+from pyreplay.session.summary import event_lines
 
 log = logging.getLogger("pyreplay.copy")
 INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
@@ -212,11 +222,14 @@ def _captured(reader: CaptureReader, replay: Replay) -> Iterator[tuple[float, Se
 
 class OfflineCopy:
     def __init__(self, config: CopyConfig, *, dry_run_output: str | None = None, idle_exit: float = 3.0,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, sleep=time.sleep) -> None:
+        """``clock`` and ``sleep`` go together: a test's virtual clock advances when slept on
+        (a dry run reads no other time)."""
         if not config.offline_file:
             raise CopyError("offline copy needs a capture file (-i FILE)")
         self.config = config
         self.clock = clock
+        self._sleep = sleep
         self.idle_exit = idle_exit
         self._stopping = False
         self.memory = MemoryLimit(config.memory_limit_mb)
@@ -244,6 +257,7 @@ class OfflineCopy:
         self.outbox = Outbox(self.emitter, self.intercepts, batch=SEND_BATCH,
                              on_sent=self._simulate if self.simulated is not None else None)
         self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
+        self.work_horizon = work_horizon(self.replay.session_config)
 
     def _open_file(self) -> CaptureReader:
         try:
@@ -338,7 +352,7 @@ class OfflineCopy:
                         break
                     self.intercepts.reconnect_due(self.clock(), replay.registrations)
                 elif timeout:
-                    time.sleep(timeout)
+                    self._sleep(timeout)
             replay.shutdown(self.clock())
             self._flush()
         finally:
@@ -351,10 +365,16 @@ class OfflineCopy:
             self.replay.response(summary, now)
 
     def _finished(self, now: float) -> bool:
-        if self.replay.active_sessions == 0:
+        """Whether a pass whose capture is exhausted may end at ``now``: no session is active,
+        or nothing was sent or received for ``idle_exit``, no simulated response is due and no
+        session has work due within ``work_horizon``."""
+        replay = self.replay
+        if replay.active_sessions == 0:
             return True
-        quiet_for = now - self.replay.stats.last_activity
-        return quiet_for >= self.idle_exit and not self._simulated_due
+        if now - replay.stats.last_activity < self.idle_exit or self._simulated_due:
+            return False
+        work = replay.next_work_deadline()
+        return work is None or work > now + self.work_horizon
 
     def close(self) -> None:
         if self.intercepts is not None:
@@ -379,6 +399,14 @@ class OfflineCopy:
         if self.config.repeat > 1:
             result.lines.insert(0, f"passes over {self.config.offline_file}: {self.passes} of {self.config.repeat}")
         return result
+
+
+def work_horizon(config: SessionConfig) -> float:
+    """How soon a session's work must be due to hold a quiet offline run open: the longest of
+    the work timers that count from something already past (a capture hole, the last progress,
+    a response), so whichever of them is armed is due within it. A retransmission or window
+    probe due later goes to a target silent for that long: the exit gives it up."""
+    return max(config.capture_gap_timeout, config.fin_hold_timeout, config.quiet_cap, config.ack_delay)
 
 
 class _NoCapture:
@@ -419,7 +447,8 @@ def compile_capture_filter(config: CopyConfig) -> Callable[[bytes], bool] | None
 
 def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, int],
                    extra_problems: list[str] = ()) -> CopySummary:
-    """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, errors."""
+    """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, the
+    session events a healthy run has none of (``session.summary``), errors."""
     c = replay.counters()
     s = replay.stats
     skipped = dict(s.skipped)
@@ -435,9 +464,7 @@ def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, 
         f"captured packets: {s.captured}, skipped: "
         + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
     ]
-    if c["capture_gap_resyncs"]:
-        lines.append(f"capture holes resynced past: {c['capture_gap_resyncs']}, "
-                     f"client bytes skipped: {c['capture_gap_bytes_skipped']}")
+    lines += event_lines(c)
     if emit_errors:
         lines.append("send errors: " + ", ".join(f"{k} {v}" for k, v in emit_errors.items())
                      + f" (last: {emitter.last_error})")

@@ -8,7 +8,8 @@ responses → due ticks → ``Outbox.flush()`` (notices first, then packets). A 
 more is waiting, so the next wait is zero. ``stop()`` ends capture; sessions still open get up
 to ``drain_seconds`` to finish, then are reset (as the original does at exit). Sessions already
 open when capture starts get a faked handshake unless ``-O`` (the session engine does that).
-``stats_interval`` > 0 logs one line of sessions, requests, responses and capture losses.
+``stats_interval`` > 0 logs one line of sessions, requests, responses and capture losses, and
+of the other losses once they happened (``stats_line``).
 ``-F`` narrows what is replayed to captured packets its pcap filter also matches (tested here,
 after capture; the kernel side captures by ``-x``). When every intercept connection is lost the
 run ends, unless ``-L``: then it goes on and reconnects every 12 s (see ``Intercepts``).
@@ -31,7 +32,8 @@ from pyreplay.runtime.copy import (
     replay_summary,
 )
 from pyreplay.runtime.outbox import Outbox
-from pyreplay.runtime.replay import Replay
+from pyreplay.runtime.replay import POOL_EXHAUSTED, Replay
+from pyreplay.session.summary import event_notes
 
 log = logging.getLogger("pyreplay.copy")
 IDLE_WAIT = 0.05
@@ -130,12 +132,25 @@ class LiveCopy:
         return self.summary()
 
     def stats_line(self) -> str:
-        c = self.replay.counters()
+        """Sessions, requests, responses, captured packets and capture losses so far; then,
+        once they happened, the other losses: capture holes resynced past, reconnects, send
+        errors, lost intercept connections, sessions no client identity was free for."""
+        replay = self.replay
+        c = replay.counters()
         losses = self.capture.losses()
-        return (f"copy: sessions {self.replay.active_sessions} open / {c['sessions_created']} replayed, "
-                f"requests {c['requests']}, responses {self.replay.stats.responses}, "
-                f"captured {self.replay.stats.captured}, capture losses: "
+        line = (f"copy: sessions {replay.active_sessions} open / {c['sessions_created']} replayed, "
+                f"requests {c['requests']}, responses {replay.stats.responses}, "
+                f"captured {replay.stats.captured}, capture losses: "
                 + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
+        notes = event_notes(c)
+        send_errors = sum(self.emitter.errors.values())
+        if send_errors:
+            notes.append(f"send errors {send_errors}")
+        if self.intercepts.losses:
+            notes.append(f"intercept connections lost {self.intercepts.losses}")
+        if replay.stats.skipped[POOL_EXHAUSTED]:
+            notes.append(f"sessions not replayed for an exhausted client pool {replay.stats.skipped[POOL_EXHAUSTED]}")
+        return line + ("; " + ", ".join(notes) if notes else "")
 
     def close(self) -> None:
         if self.capture is not None:

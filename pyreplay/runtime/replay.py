@@ -43,6 +43,7 @@ from pyreplay.session.table import SessionTable
 Emit = Callable[[bytes, float], object]
 Announce = Callable[[Message], object]
 Keep = Callable[[bytes], bool]
+POOL_EXHAUSTED = "client pool exhausted"  # the skip reason of a session no client identity was free for
 
 
 def session_config_for(config: CopyConfig) -> SessionConfig:
@@ -143,6 +144,12 @@ class Replay:
         deadlines = [d for t in self.tables if (d := t.next_deadline()) is not None]
         return min(deadlines, default=None)
 
+    def next_work_deadline(self) -> float | None:
+        """When the earliest session timer that moves the replay on is due (a send, or the next
+        request let go); None when what is armed only gives sessions up. Scans every session."""
+        deadlines = [d for t in self.tables if (d := t.next_work_deadline()) is not None]
+        return min(deadlines, default=None)
+
     @property
     def active_sessions(self) -> int:
         created = sum(t.counters["sessions_created"] for t in self.tables)
@@ -153,11 +160,11 @@ class Replay:
         return [RegisterMessage(*key) for key in self._registered]
 
     def counters(self) -> Counter:
-        """Table and session counters of every copy, summed."""
+        """Table and session counters of every copy, summed, live sessions included."""
         total: Counter = Counter()
         for table in self.tables:
             total.update(table.counters)
-            total.update(table.totals)
+            total.update(table.session_counters())
         return total
 
     # ---- sessions ------------------------------------------------------------------------
@@ -179,7 +186,7 @@ class Replay:
             try:
                 identity = self.allocator.allocate(key, self._now)
             except PoolExhausted:
-                self.stats.skipped["client pool exhausted"] += 1
+                self.stats.skipped[POOL_EXHAUSTED] += 1
                 return None
             return Session(self.session_config, identity, (transfer.target_addr, transfer.target_port))
         return make

@@ -63,6 +63,12 @@ _TIMER_ORDER = (
     "response_quiet",
 )
 _TIMER_RANK = {name: rank for rank, name in enumerate(_TIMER_ORDER)}
+# The timers that move the replay on: each sends (an ACK, a retransmission, a probe, the held
+# FIN, a resync's RST and SYN) or lets the next request go. The others (handshake,
+# session_timeout, keepalive, linger) only give a connection up.
+_WORK_TIMERS = frozenset({
+    "capture_gap", "capture_resync", "fin_hold", "retransmit", "persist", "delayed_ack", "response_quiet",
+})
 
 
 class Session:
@@ -230,6 +236,14 @@ class Session:
             if at < best:
                 best = at
         return None if best == _INF else best
+
+    def next_work_deadline(self) -> float | None:
+        """The earliest deadline of a timer that moves the replay on (``_WORK_TIMERS``), None
+        when only give-up timers (handshake, session and keep-alive timeouts, linger) are armed.
+
+        For deciding whether a run may end now; it builds ``_deadlines()``, so it is not meant
+        for the per-event path."""
+        return min((at for name, at in self._deadlines().items() if name in _WORK_TIMERS), default=None)
 
     @property
     def finished(self) -> bool:

@@ -6,7 +6,8 @@ target responses are routed by (rewritten client addr, port, target addr, port).
 made by the caller's ``factory(segment, generation) -> Session | None`` (None: not replayed by
 policy) on a SYN or on a payload segment. A finished session lingers for ``linger`` seconds to
 absorb late packets, then is removed and its counters are added to ``totals``.
-``next_deadline``/``handle_tick`` aggregate every session's deadline in one heap.
+``next_deadline``/``handle_tick`` aggregate every session's deadline in one heap;
+``next_work_deadline`` tells when the earliest timer that still moves the replay on is due.
 
 Each session is held in a ``_Slot`` with its key, route and heap entry, reached by one dict
 lookup per event (client key or route): the per-event path hashes no other key.
@@ -158,6 +159,22 @@ class SessionTable:
         while heap and heap[0][2].entry != heap[0][1]:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
+
+    def session_counters(self) -> Counter[str]:
+        """The counters of every session the table held or holds, summed: ``totals`` plus the
+        live ones (so a long keep-alive connection shows before it ends). Scans every session."""
+        total = Counter(self.totals)
+        for slot in self._slots:
+            total.update(slot.session.counters)
+        return total
+
+    def next_work_deadline(self) -> float | None:
+        """The earliest ``Session.next_work_deadline`` of the unfinished sessions: when a timer
+        that moves the replay on is due (lingering finished sessions and give-up timers left
+        out). Scans every session: for end-of-run decisions, not per event."""
+        return min((at for slot in self._slots
+                    if not slot.session.finished and (at := slot.session.next_work_deadline()) is not None),
+                   default=None)
 
     # ------------------------------------------------------------------ internals
 

@@ -1,6 +1,7 @@
 """BurnReport: counts, latency percentiles, bounded samples, JSON shape."""
 
 import json
+from collections import Counter
 
 from pyreplay.burn import BurnReport
 from pyreplay.burn.report import percentile
@@ -41,3 +42,19 @@ def test_latency_samples_stay_bounded_and_representative():
     assert len(r.latencies) == 1000 and r.latency_count == 100_000
     p50 = r.latency_ms()["p50"]
     assert 40 <= p50 <= 60
+
+
+def test_session_counters_are_reported_as_copy_reports_them_the_rare_events_only_when_they_happened():
+    r = BurnReport(users=2)
+    r.session_ended(Counter({"connections": 1, "requests": 2, "retransmits": 1}))
+    healthy = r.lines(1.0)
+    assert "connections established: 1, retransmits: 1, resets from target: 0, resets sent: 0" in healthy
+    assert not any("capture holes" in line or "reconnects" in line for line in healthy)
+    r.session_ended(Counter({"connections": 2, "resets_sent": 1, "capture_gap_resyncs": 1,
+                             "capture_gap_bytes_skipped": 120, "reconnects": 1, "bytes_unacked_at_reconnect": 7}))
+    lines = r.lines(1.0)
+    assert "capture holes resynced past: 1, client bytes skipped: 120" in lines
+    assert "reconnects after the target closed with client data left: 1, unacknowledged bytes dropped: 7" in lines
+    assert r.as_dict(1.0)["sessions"] == {
+        "connections": 3, "retransmits": 1, "resets_sent": 1, "capture_gap_resyncs": 1,
+        "capture_gap_bytes_skipped": 120, "reconnects": 1, "bytes_unacked_at_reconnect": 7}

@@ -210,3 +210,21 @@ def test_stream_bytes_counts_each_captured_byte_once():
     wrapped = [(0.0, client_packet(4000, isn, 0, flags=SYN)), (0.01, client_packet(4000, isn + 1, 5001, REQ[0])),
                (0.02, client_packet(4000, isn + 1, 5001, REQ[0])), (0.03, client_packet(4000, second, 5051, REQ[1]))]
     assert stream_bytes(SessionIndex.build(wrapped, TRANSFER)[0]) == 38
+
+
+def test_capture_hole_costs_the_request_it_hit_and_every_connection_counts_in_the_report():
+    requests = [b"GET /h/%d HTTP/1.1\r\n\r\n" % k for k in range(3)]
+    # online responses of 30 bytes: R3's ACK is not R1's plus the simulated 100-byte response,
+    # which would make R3 look like the lost R2's continuation
+    records = session(4000, requests, response=30)
+    records.remove(next(r for r in records if requests[1] in r[1]))  # the capture lost it
+    r = run(records, users=3)
+    shutdown(r)  # the report has every connection's counters once all are forgotten
+    assert set(payload_by_identity(r).values()) == {requests[0] + requests[2]}
+    assert r.report.outcomes == {"complete": 3}
+    counters = r.report.session_counters
+    assert counters["capture_gap_resyncs"] == 3 and counters["capture_gap_bytes_skipped"] == 3 * len(requests[1])
+    assert counters["connections"] == 6  # each resync goes on on a new connection
+    lines = r.report.lines(r.end)
+    assert f"capture holes resynced past: 3, client bytes skipped: {3 * len(requests[1])}" in lines
+    assert "connections established: 6, retransmits: 0, resets from target: 0, resets sent: 3" in lines

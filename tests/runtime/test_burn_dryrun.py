@@ -98,3 +98,22 @@ def test_dry_run_ends_with_a_progress_line_on_stderr(capture, tmp_path):
     done = cli("-f", str(capture), "-x", X, "-u", "10", "-c", "10.9.0.1", "--write", str(tmp_path / "o.pcap"))
     assert done.returncode == 0
     assert "users 10/10 started 0 active 10 finished" in done.stderr
+
+
+def test_dry_run_of_a_capture_with_a_hole_reports_the_resyncs_in_its_lines_and_json(tmp_path):
+    requests = [b"GET /h/%d HTTP/1.1\r\n\r\n" % k for k in range(3)]
+    records = session(4000, requests, response=30)  # see test_scheduler's capture-hole test
+    records.remove(next(r for r in records if requests[1] in r[1]))  # the capture lost it
+    capture, out, report = tmp_path / "hole.pcap", tmp_path / "out.pcap", tmp_path / "report.json"
+    capture.write_bytes(pcap_bytes(records))
+    done = cli("-f", str(capture), "-x", X, "-u", "4", "-c", "10.9.0.1", "--write", str(out), "--report", str(report))
+    assert done.returncode == 0, done.stdout + done.stderr
+    skipped = 4 * len(requests[1])
+    assert f"capture holes resynced past: 4, client bytes skipped: {skipped}" in done.stdout
+    assert "connections established: 8, " in done.stdout
+    doc = json.loads(report.read_text())
+    assert doc["outcomes"] == {"complete": 4}
+    assert doc["sessions"]["capture_gap_resyncs"] == 4 and doc["sessions"]["capture_gap_bytes_skipped"] == skipped
+    with open_capture(out) as reader:
+        payloads = [parse_packet(r.packet).payload for r in reader]
+    assert sorted(p for p in payloads if p) == sorted([requests[0], requests[2]] * 4)

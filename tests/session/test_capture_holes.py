@@ -108,6 +108,7 @@ def test_lost_segment_of_r2_costs_r2_only_r3_r4_go_on_a_new_connection(lost):
     assert data(out) == ([(s(O2), s(TISN + 1 + RESP[1]), R2A)] if lost == "R2 last segment" else [])
     gap_since = pb.session._gap_since
     assert gap_since is not None
+    assert pb.session.next_work_deadline() == gap_since + GAP  # work: an end of run waits for it
 
     out = pb.advance_to_deadline()
     assert pb.now == gap_since + GAP
@@ -273,6 +274,7 @@ def test_request_cut_by_the_hole_gets_a_silence_period_then_the_connection_is_gi
     pb.target(resp(TISN + 1 + RESP[1], O2B), at=pb.now + 0.01)  # R2A acked; never answered
     acked_at = pb.now
     assert pb.session._deadlines()["capture_resync"] == acked_at + GAP
+    assert pb.session.next_work_deadline() == acked_at + GAP  # work: an end of run waits for it
     if target_resets:
         out = pb.target(resp(TISN + 1 + RESP[1], O2B, flags=RST), at=acked_at + 1.0)
         assert brief(out) == [("register",), ("SYN", s(O3 - 1))]  # no RST to a reset connection

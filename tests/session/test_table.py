@@ -264,6 +264,36 @@ def test_one_heap_drives_all_session_deadlines_and_lingering_removal():
     assert table.next_deadline() is None
 
 
+def test_work_deadline_leaves_out_lingering_sessions_and_give_up_timers():
+    table = make_table(linger=6.0)
+    assert table.next_work_deadline() is None
+    table.handle_client(cseg(CISN, flags=SYN), now=0.0)
+    table.handle_client(to_port(cseg(5, flags=SYN), 81), now=0.1)
+    assert table.next_work_deadline() == 0.5  # the first SYN's retransmission
+    done = table.get(SessionTable.key_of(cseg(CISN, flags=SYN)))
+    table.handle_response(response_for(done, TISN, CISN + 1, flags=SYN | ACK), now=0.2)
+    table.handle_client(cseg(CISN + 1, OISN + 1, flags=RST), now=0.3)
+    assert done.finished and table.next_deadline() == 0.6  # the other's SYN retransmission
+    assert table.next_work_deadline() == 0.6
+    open_ = table.get(SessionTable.key_of(to_port(cseg(5, flags=SYN), 81)))
+    table.handle_response(response_for(open_, TISN, 6, flags=SYN | ACK), now=0.4)
+    # the finished one lingers until 6.3, the open one idles towards its keep-alive timeout
+    assert table.next_deadline() == 6.3 and table.next_work_deadline() is None
+
+
+def test_session_counters_sum_the_removed_and_the_live_sessions():
+    table = make_table(linger=1.0)
+    table.handle_client(cseg(CISN, flags=SYN), now=0.0)
+    table.handle_client(to_port(cseg(5, flags=SYN), 81), now=0.0)
+    assert table.totals["syns_sent"] == 0 and table.session_counters()["syns_sent"] == 2
+    gone = table.get(SessionTable.key_of(cseg(CISN, flags=SYN)))
+    table.handle_response(response_for(gone, TISN, CISN + 1, flags=SYN | ACK), now=0.1)
+    table.handle_client(cseg(CISN + 1, OISN + 1, flags=RST), now=0.2)
+    table.handle_tick(1.3)  # removed after its linger; its counters moved to totals
+    assert len(table) == 1 and table.totals["syns_sent"] == 1
+    assert table.session_counters()["syns_sent"] == 2 and table.session_counters()["connections"] == 1
+
+
 def test_lingering_session_absorbs_late_packets_and_new_data_starts_new_session():
     table = make_table()
     key = SessionTable.key_of(cseg(CISN, flags=SYN))

@@ -5,6 +5,7 @@ import pytest
 
 from pyreplay.packet.segment import TcpOptions
 from pyreplay.session.config import SessionConfig
+from pyreplay.session.session import _TIMER_ORDER, _WORK_TIMERS
 from pyreplay.session.state import Phase
 
 from session_playbook import (
@@ -64,6 +65,27 @@ def test_keepalive_idle_session_ends_after_keepalive_timeout():
     assert brief(out)[-1] == ("finished", "idle")
     assert brief(out)[0] == ("RST|ACK", s(CISN + 2), s(TISN + 6))
     assert pb.now == pytest.approx(last - pb.config.quiet_floor + 30.0, abs=0.1)
+
+
+def test_work_deadline_is_the_earliest_timer_that_moves_the_replay_on_never_one_that_gives_up():
+    assert _WORK_TIMERS < set(_TIMER_ORDER)
+    pb = Playbook()
+    session = pb.session
+    pb.client(cseg(CISN, flags=SYN))
+    assert session.next_work_deadline() == session.next_deadline() == pb.config.rto_initial  # SYN again
+    assert "handshake" in session._deadlines()
+    pb.open_with_syn()
+    assert session.phase is Phase.ESTABLISHED and set(session._deadlines()) == {"keepalive"}
+    assert session.next_work_deadline() is None
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q"), at=pb.now + 0.01)
+    assert set(session._deadlines()) == {"retransmit", "session_timeout"}
+    assert session.next_work_deadline() == session._deadlines()["retransmit"]
+    pb.target(resp(TISN + 1, CISN + 2), at=pb.now + 0.01)  # acked, never answered
+    assert set(session._deadlines()) == {"session_timeout"} and session.next_work_deadline() is None
+    pb.respond(0, 5, CISN + 2, at=pb.now + 0.01)
+    assert session.next_work_deadline() == session._deadlines()["delayed_ack"]
+    pb.advance_to_deadline()
+    assert session.next_work_deadline() == session._deadlines()["response_quiet"]
 
 
 def test_shutdown_resets_open_connection_and_is_quiet_when_new():
