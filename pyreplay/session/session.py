@@ -342,7 +342,7 @@ class Session:
         if self._ts_on and s.options.timestamp is not None:
             self._ts_recent = s.options.timestamp[0]
         if s.flags & RST:
-            self._on_target_reset(now)
+            self._on_target_reset(s, now)
             return
         if self.phase is Phase.SYN_SENT:
             self._on_handshake_reply(s, now)
@@ -475,13 +475,21 @@ class Session:
         if self.phase in _SENDING_PHASES or self.phase is Phase.FIN_WAIT:
             self._to(Trigger.TARGET_FIN, now)
 
-    def _on_target_reset(self, now: float) -> None:
+    def _on_target_reset(self, s: ResponseSummary, now: float) -> None:
+        if self.phase is Phase.SYN_SENT:
+            assert self._syn is not None
+            if not (s.flags & ACK and s.ack == seq_add(self._syn.seq, 1)):
+                # Not an answer to our SYN (RFC 9293 3.10.7.3): the target resetting a segment
+                # of the connection just closed, e.g. a request that crossed its FIN.
+                self.counters["target_stale_reset"] += 1
+                return
+            self.counters["target_resets"] += 1
+            self._finish(Outcome.REFUSED, "target answered the SYN with RST")
+            return
         self.counters["target_resets"] += 1
         stream = self._stream
         assert stream is not None
-        if self.phase is Phase.SYN_SENT:
-            self._finish(Outcome.REFUSED, "target answered the SYN with RST")
-        elif self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
+        if self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
             self._finish(Outcome.COMPLETE, "target reset after the client's FIN was acked")
         elif self._hole_lost and not stream.has_pending:
             if not self._resync(now, send_rst=False):  # no boundary yet: wait on a new connection

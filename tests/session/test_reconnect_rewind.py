@@ -266,6 +266,17 @@ def test_last_request_unanswered_is_resent_although_nothing_else_is_left():
     assert brief(out)[-1] == ("finished", "complete")
 
 
+def test_the_reset_of_a_request_that_crossed_the_fin_does_not_refuse_the_new_connection():
+    """The race itself: R2 reaches the target after it closed, and its TCP answers R2 with an
+    RST (no ACK flag, seq = R2's ACK) while the session's new SYN waits for its SYN-ACK."""
+    pb = after_r1_answered()
+    out = pb.target(resp(T1 + RESP[1], O2, flags=FIN | ACK), at=pb.now + 0.002)
+    assert brief(out)[-1] == ("SYN", s(O2 - 1))
+    assert pb.target(resp(T1 + RESP[1] + 1, 0, flags=RST), at=pb.now + 0.001) == []
+    assert pb.session.phase is Phase.SYN_SENT and counters(pb)["target_stale_reset"] == 1
+    assert data(handshake(pb, O2 - 1)) == [(s(O2), R2)]
+
+
 def test_target_rst_with_nothing_unanswered_and_nothing_left_ends_the_session():
     pb = Playbook()
     pb.open_with_syn()
