@@ -427,6 +427,12 @@ def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, 
         f"captured packets: {s.captured}, skipped: "
         + (", ".join(f"{k} {v}" for k, v in sorted(skipped.items())) or "none"),
     ]
+    if c["reconnects"]:  # a request the target did not answer goes again on the new connection
+        not_resent = c["requests_not_resent_twice"] + c["requests_too_large_to_resend"]
+        lines.append(f"reconnects after the target closed or reset: {c['reconnects']}, "
+                     f"requests resent whole: {c['requests_resent_after_reconnect']} "
+                     f"({c['bytes_resent_after_reconnect']} bytes)"
+                     + (f", unanswered and not resent: {not_resent}" if not_resent else ""))
     if c["capture_gap_resyncs"]:
         lines.append(f"capture holes resynced past: {c['capture_gap_resyncs']}, "
                      f"client bytes skipped: {c['capture_gap_bytes_skipped']}")
