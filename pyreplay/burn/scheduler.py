@@ -321,7 +321,10 @@ class Scheduler:
             if type(command) is Finished:
                 self._finished(u, command, now)
         if u.state == "running" and self._may_stay_open(u):
-            if session.counters["bytes_sent"] >= u.stream_bytes or now >= u.moved + self.plan.idle:
+            counters = session.counters
+            # bytes resent after a target close were counted when first sent too
+            distinct_sent = counters["bytes_sent"] - counters["bytes_resent_after_reconnect"]
+            if distinct_sent >= u.stream_bytes or now >= u.moved + self.plan.idle:
                 self._mark_open(u, now)
             elif u.idle_at is None:  # bytes it can never send: open once idle (checked in tick)
                 u.idle_at = u.moved + self.plan.idle

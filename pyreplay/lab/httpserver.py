@@ -9,6 +9,13 @@ so a test can read the log while the server runs.
 Parsing is h11's (keep-alive, pipelining, chunked bodies, ``Connection: close``). The response
 body is ``resp_bytes`` long, or ``?resp=N`` bytes for that request, so tests can ask for
 multi-segment responses.
+
+``--close-after N`` makes a server that ends keep-alive connections: after answering N requests
+on a connection it closes it, unanswered and unlogged, as soon as more data comes (or at once
+when pipelined requests are already read): a keep-alive timeout racing with the next request,
+or nginx's ``keepalive_requests`` with requests pipelined behind the Nth. It closes with a FIN,
+or with ``--close-with-reset`` an RST (what a kernel sends when the application closes with
+data unread). EOF first is an ordinary close.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import asyncio
 import hashlib
 import json
 import signal
+import socket
+import struct
 import sys
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -47,9 +56,12 @@ def response_size(target: str, default: int) -> int:
 
 
 class Server:
-    def __init__(self, logger: RequestLogger, resp_bytes: int) -> None:
+    def __init__(self, logger: RequestLogger, resp_bytes: int, close_after: int = 0,
+                 close_with_reset: bool = False) -> None:
         self.logger = logger
         self.resp_bytes = resp_bytes
+        self.close_after = close_after  # 0: never
+        self.close_with_reset = close_with_reset
         self.connections = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -80,10 +92,27 @@ class Server:
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     break
                 conn.start_next_cycle()
+                if self.close_after and index >= self.close_after:
+                    await self._close_when_more_comes(conn, reader, writer)
+                    break
         except (h11.RemoteProtocolError, h11.LocalProtocolError, ConnectionError):
             pass
         finally:
             writer.close()
+
+    async def _close_when_more_comes(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                                     writer: asyncio.StreamWriter) -> None:
+        """``close_after`` answered: wait for more data (none if some is read already), then
+        leave the ``finally`` to close; with ``close_with_reset`` the close sends an RST."""
+        event = conn.next_event()  # a request already read (pipelined), or NEED_DATA
+        if isinstance(event, h11.ConnectionClosed):
+            return
+        if event is h11.NEED_DATA and not await reader.read(65536):
+            return  # the client closed first
+        if self.close_with_reset:
+            sock = writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     @staticmethod
     async def _read_request(conn: h11.Connection, reader: asyncio.StreamReader):
@@ -107,9 +136,10 @@ class Server:
                 return None, b""
 
 
-async def serve(host: str, port: int, log_path: str, resp_bytes: int, backlog: int) -> None:
+async def serve(host: str, port: int, log_path: str, resp_bytes: int, backlog: int,
+                close_after: int = 0, close_with_reset: bool = False) -> None:
     logger = RequestLogger(log_path)
-    server = Server(logger, resp_bytes)
+    server = Server(logger, resp_bytes, close_after, close_with_reset)
     srv = await asyncio.start_server(server.handle, host, port, backlog=backlog, reuse_address=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -128,9 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", required=True, help="request log file (JSON lines)")
     parser.add_argument("--resp-bytes", type=int, default=16, help="default response body size")
     parser.add_argument("--backlog", type=int, default=16384)
+    parser.add_argument("--close-after", type=int, default=0, metavar="N",
+                        help="close a keep-alive connection, unanswered, when data comes after N answers (0: never)")
+    parser.add_argument("--close-with-reset", action="store_true",
+                        help="--close-after closes with an RST instead of a FIN")
     args = parser.parse_args(argv)
+    if args.close_after < 0:
+        parser.error("--close-after must be >= 0")
     try:
-        asyncio.run(serve(args.host, args.port, args.log, args.resp_bytes, args.backlog))
+        asyncio.run(serve(args.host, args.port, args.log, args.resp_bytes, args.backlog,
+                          args.close_after, args.close_with_reset))
     except OSError as exc:
         print(f"httpserver: {exc}", file=sys.stderr)
         return 1

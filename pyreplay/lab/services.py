@@ -35,12 +35,16 @@ class HttpServer:
 
 
 def start_http_server(lab: Lab, role: str, port: int, *, resp_bytes: int = 16,
-                      log_name: str | None = None, timeout: float = 10.0) -> HttpServer:
+                      log_name: str | None = None, timeout: float = 10.0,
+                      close_after: int = 0, close_with_reset: bool = False) -> HttpServer:
+    """``close_after``/``close_with_reset``: the server's ``--close-after``/``--close-with-reset``."""
     log_path = lab.workdir / (log_name or f"{role}-{port}.log")
     log_path.write_text("")
-    proc = lab.spawn(role, [sys.executable, "-m", "pyreplay.lab.httpserver", "--port", str(port),
-                            "--log", str(log_path), "--resp-bytes", str(resp_bytes)],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    argv = [sys.executable, "-m", "pyreplay.lab.httpserver", "--port", str(port), "--log", str(log_path),
+            "--resp-bytes", str(resp_bytes), "--close-after", str(close_after)]
+    if close_with_reset:
+        argv.append("--close-with-reset")
+    proc = lab.spawn(role, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     line = proc.stdout.readline() if ready else ""
     if not line.startswith("listening"):

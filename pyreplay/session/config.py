@@ -43,6 +43,9 @@ class SessionConfig:
     # A captured FIN waits for the response; if the target acked everything but has not sent a
     # single response byte for this long, it may be waiting for EOF (half-close): send the FIN.
     fin_hold_timeout: float = 1.0
+    # Captured client bytes held (unsent, unacked) beyond this end the session ("overflow"). A
+    # request held for a resend after a target close (session.py) counts too: past the bound
+    # it is let go (not resent) instead.
     max_buffered_bytes: int = 4 * 1024 * 1024
     max_reconnects: int = 16
     # retransmission

@@ -14,6 +14,12 @@ as the captured client acknowledged of the online response (the next request's o
 minus the current request's; see ``_completion_wait``), else after the quiet period
 ``config.py`` documents.
 
+Target closes: when the target closes (FIN) or resets the connection with client data left
+to send, or with a request it did not answer, the session goes on on a new connection with a
+faked handshake, from the first byte of the first request the target did not answer
+(``_unanswered_from``): the stream retains a request's bytes from when it is sent until it is
+answered (``_settle_requests``), so that request and the ones after it reach the target whole.
+
 Capture holes: a hole in the captured client stream that has not filled for
 ``capture_gap_timeout`` is lost (the capture dropped the packet). Once everything before it went
 out and its request was answered (or the target stayed silent on it for that long too), the
@@ -24,12 +30,12 @@ in between are skipped. No boundary before the captured FIN/RST: outcome ``captu
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 
 from pyreplay.packet.segment import (
     ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment,
 )
-from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_lt
+from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 
 from .commands import Command, Endpoint, Finished, Outcome, Register, Send, Unregister
 from .config import SessionConfig
@@ -116,6 +122,11 @@ class Session:
         self._recover: int | None = None
         self._dupacks = 0
         self._reconnects = 0
+        # Resending after a target close: the first byte of each request sent on this connection
+        # and not settled yet (answered; with no_wait: acked whole). The stream retains their
+        # bytes from the first on. ``_rewound_to``: where the last rewind restarted.
+        self._unsettled_requests: deque[int] = deque()
+        self._rewound_to: int | None = None
         # pacing
         self._requests_on_connection = 0
         self._request_ack: int | None = None
@@ -345,7 +356,7 @@ class Session:
         if self._ts_on and s.options.timestamp is not None:
             self._ts_recent = s.options.timestamp[0]
         if s.flags & RST:
-            self._on_target_reset(now)
+            self._on_target_reset(s, now)
             return
         if self.phase is Phase.SYN_SENT:
             self._on_handshake_reply(s, now)
@@ -410,6 +421,8 @@ class Session:
             if sent_at is not None:
                 self._rto.sample(now - sent_at)
             self._snd_una = s.ack
+            if self._unsettled_requests and self.config.no_wait:
+                self._settle_acked_requests()
             self._backoff = self._retries = self._dupacks = 0
             self._rto_at = now + self._rto.timeout() if self._sendq else None
             if self._recover is not None and seq_lt(s.ack, self._recover):
@@ -476,19 +489,29 @@ class Session:
         if self.phase in _SENDING_PHASES or self.phase is Phase.FIN_WAIT:
             self._to(Trigger.TARGET_FIN, now)
 
-    def _on_target_reset(self, now: float) -> None:
+    def _on_target_reset(self, s: ResponseSummary, now: float) -> None:
+        if self.phase is Phase.SYN_SENT:
+            assert self._syn is not None
+            if not (s.flags & ACK and s.ack == seq_add(self._syn.seq, 1)):
+                # Not an answer to our SYN (RFC 9293 3.10.7.3): the target resetting a segment
+                # of the connection just closed, e.g. a request that crossed its FIN.
+                self.counters["target_stale_reset"] += 1
+                return
+            self.counters["target_resets"] += 1
+            self._finish(Outcome.REFUSED, "target answered the SYN with RST")
+            return
         self.counters["target_resets"] += 1
         stream = self._stream
         assert stream is not None
-        if self.phase is Phase.SYN_SENT:
-            self._finish(Outcome.REFUSED, "target answered the SYN with RST")
-        elif self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
+        if self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
             self._finish(Outcome.COMPLETE, "target reset after the client's FIN was acked")
         elif self._hole_lost and not stream.has_pending:
             if not self._resync(now, send_rst=False):  # no boundary yet: wait on a new connection
                 self._reconnect("target reset while skipping a capture hole", send_rst=False, now=now)
         elif stream.has_pending or stream.has_gap:
             self._reconnect("target reset with client data left", send_rst=False, now=now)
+        elif self._resend_from() is not None:
+            self._reconnect("target reset before answering a request", send_rst=False, now=now)
         else:
             self._finish(Outcome.TARGET_RESET, "target reset the connection")
 
@@ -499,7 +522,7 @@ class Session:
             return
         stream = self._stream
         assert stream is not None
-        if self.phase is Phase.CLOSE_WAIT and stream.has_pending:
+        if self.phase is Phase.CLOSE_WAIT and (stream.has_pending or self._resend_from() is not None):
             self._reconnect("target closed with client data left", send_rst=True, now=now)
             return
         self._complete_response_if_done(now)
@@ -538,7 +561,9 @@ class Session:
                 self._window_blocked = True
                 self.counters["window_stalls"] += 1
                 return
-            piece = stream.take(usable)
+            if new_request:
+                self._unsettled_requests.append(chunk.seq)
+            piece = stream.take(usable, bool(self._unsettled_requests))
             if new_request:
                 self._to(Trigger.REQUEST, now)
                 self._requests_on_connection += 1
@@ -648,6 +673,7 @@ class Session:
         self._recover = None
         self._dupacks = self._backoff = self._retries = 0
         self._delack_at = self._persist_at = None
+        self._unsettled_requests.clear()
         self._handshake_started_at = self._last_progress_at = now
         self._to(Trigger.SEND_SYN if self.phase is Phase.NEW else Trigger.RECONNECT, now)
         self._out.append(Register(self.client, self.target))
@@ -668,11 +694,15 @@ class Session:
         self._rto_at = now + self._rto.timeout(self._backoff)
 
     def _reconnect(self, reason: str, *, send_rst: bool, now: float, resync: bool = False) -> None:
-        """Continue on a new connection (faked SYN) from the stream's next unsent byte.
+        """Continue on a new connection (faked SYN).
 
-        ``resync``: past a lost capture hole, from the stream's new head. Such a reconnect is
-        not counted against ``max_reconnects`` (that bounds a target that keeps closing; holes
-        are bounded by the capture).
+        It starts at the first byte of the first request the target did not answer
+        (``_unanswered_from``): that request and every one sent after it go again, whole, as
+        captured (counted in ``requests_resent_after_reconnect`` and bytes). With every request
+        answered, or a resend refused (see ``_unanswered_from``), it starts at the stream's
+        next unsent byte. ``resync``: past a lost capture hole, from the stream's new head,
+        nothing resent; not counted against ``max_reconnects`` (that bounds a target that keeps
+        closing; holes are bounded by the capture).
         """
         if not resync:
             if self._reconnects >= self.config.max_reconnects:
@@ -680,16 +710,111 @@ class Session:
                 return
             self._reconnects += 1
             self.counters["reconnects"] += 1
+        resend_from = None if resync else self._unanswered_from()
+        if resend_from is not None and resend_from == self._rewound_to:
+            self.counters["requests_not_resent_twice"] += len(self._unsettled_requests)
+            resend_from = None
         if send_rst:
             self._emit(self._reset_segment())
         self.counters["bytes_unacked_at_reconnect"] += self._sendq.clear()
         stream = self._stream
         assert stream is not None
+        if resend_from is not None:
+            self.counters["requests_resent_after_reconnect"] += len(self._unsettled_requests)
+            self.counters["bytes_resent_after_reconnect"] += stream.rewind()
+            self._rewound_to = resend_from
+        else:
+            stream.release_all()
         head = stream.peek()
         ip_id = head.template.ip_id if head is not None else (self._ip_id + 3) & 0xFFFF
-        start = head.seq if resync and head is not None else self._snd_nxt
+        if resend_from is not None:
+            start = resend_from
+        elif resync and head is not None:
+            start = head.seq
+        else:
+            start = self._snd_nxt
         syn = self._fake_syn(seq_add(start, -1), ip_id)
         self._connect(syn, fake=True, now=now)
+
+    # ------------------------------------------------------------------ resending after a close
+
+    def _unanswered_from(self) -> int | None:
+        """The first byte of the first request sent on this connection that the target did not
+        answer (None: it answered every one), for a reconnect after it closed or reset.
+
+        Waiting for responses, one request is outstanding at most, answered as
+        ``_last_request_answered`` says. With ``no_wait`` the session cannot tell: a request
+        the target acked whole counts as answered, so only the requests it did not receive
+        whole are resent. Nothing is resent on the capture-hole path (``_hole_lost``, or
+        skipping: the request before a lost hole may be the one the hole cut), nor once the
+        client's FIN went out (a half-closed request the target reset is lost).
+        """
+        unsettled = self._unsettled_requests
+        if not unsettled or self._hole_lost or self._fin_sent:
+            return None
+        stream = self._stream
+        assert stream is not None
+        if stream.skipping:
+            return None
+        if self.config.no_wait or not self._last_request_answered():
+            return unsettled[0]
+        return None
+
+    def _resend_from(self) -> int | None:
+        """``_unanswered_from``, unless the last reconnect resent from there already: the
+        target closed again before answering it, and resending it once more would make no
+        progress (a target that closes after fewer requests than were pipelined with it)."""
+        start = self._unanswered_from()
+        return None if start is None or start == self._rewound_to else start
+
+    def _last_request_answered(self) -> bool:
+        """Whether the target answered the request it was sent last, judged once it closed or
+        reset the connection. It did if it received all of the request (acked it, and no
+        byte of it is left unsent), sent at least one response byte, and either closed with
+        a FIN (servers close after a response, not inside one) or, when it reset, sent at
+        least the online response's length (less before an RST is a response cut, or an
+        answer to only the first of pipelined requests; before the client's FIN, one byte
+        less: its ACK may count the online server's FIN). The online length not captured yet
+        (the client's next packet is still to come): any byte."""
+        if self._sendq or self._response_bytes == 0 or self._request_continues():
+            return False
+        if self._target_fin_seq is not None:
+            return True
+        online = self._online_response_length()
+        if online is None:
+            return True
+        stream = self._stream
+        assert stream is not None
+        server_fin = 1 if stream.peek() is None else 0
+        return self._response_bytes + server_fin >= online
+
+    def _request_continues(self) -> bool:
+        """The next captured bytes belong to the request sent last (same client ACK)."""
+        stream = self._stream
+        assert stream is not None
+        head = stream.peek()
+        return head is not None and head.client_ack == self._request_ack
+
+    def _settle_requests(self) -> None:
+        """Every request sent was answered: nothing is held for a resend any longer."""
+        if self._unsettled_requests:
+            self._unsettled_requests.clear()
+            stream = self._stream
+            assert stream is not None
+            stream.release_all()
+
+    def _settle_acked_requests(self) -> None:
+        """``no_wait``: let go of the requests the target acked whole (see ``_unanswered_from``)."""
+        unsettled = self._unsettled_requests
+        una = self._snd_una
+        while len(unsettled) > 1 and seq_le(unsettled[1], una):
+            unsettled.popleft()
+        if una == self._snd_nxt and not self._request_continues():
+            self._settle_requests()
+        else:
+            stream = self._stream
+            assert stream is not None
+            stream.release_before(unsettled[0])
 
     # ------------------------------------------------------------------ capture holes
 
@@ -901,6 +1026,7 @@ class Session:
                 if sized is not None:
                     self.counters["responses_sized_by_capture"] += 1
                 self._to(Trigger.RESPONSE_DONE, now)
+                self._settle_requests()
 
     def _completion_wait(self, sized: str | None) -> float:
         """How long after its last byte a response counts as complete.
@@ -917,13 +1043,20 @@ class Session:
         return self._quiet_period()
 
     def _response_sized_by_capture(self) -> str | None:
-        """"request"/"fin" if the target sent exactly as many bytes as the online server did.
-
-        The captured client's next request (or its FIN) acknowledges the whole online response,
-        so its ACK minus the current request's ACK is the online response's length. A response
-        of another length (a changed target, a server FIN counted in the ACK) is left to the
-        quiet period.
+        """"request"/"fin" if the target sent exactly as many bytes as the online server did
+        (``_online_response_length``). A response of another length (a changed target, a
+        server FIN counted in the ACK) is left to the quiet period.
         """
+        if self._online_response_length() != self._response_bytes:
+            return None
+        stream = self._stream
+        assert stream is not None
+        return "request" if stream.peek() is not None else "fin"
+
+    def _online_response_length(self) -> int | None:
+        """How many bytes the online server answered the current request with (None: not known
+        yet): the captured client's next request (or its FIN) acknowledges the whole online
+        response, so its ACK minus the current request's ACK."""
         request_ack = self._request_ack
         if request_ack is None:
             return None
@@ -931,15 +1064,15 @@ class Session:
         assert stream is not None
         chunk = stream.peek()
         if chunk is not None:
-            next_ack, after = chunk.client_ack, "request"
+            next_ack = chunk.client_ack
             if next_ack is None or next_ack == request_ack:
                 return None
         elif stream.fin_reached and self._client_fin_template is not None \
                 and self._client_fin_template.flags & ACK:
-            next_ack, after = self._client_fin_template.ack, "fin"
+            next_ack = self._client_fin_template.ack
         else:
             return None
-        return after if seq_diff(next_ack, request_ack) == self._response_bytes else None
+        return seq_diff(next_ack, request_ack)
 
     def _on_tick(self, now: float) -> None:
         due = [(at, _TIMER_RANK[name], name) for name, at in self._deadlines().items() if at <= now]
@@ -1013,7 +1146,13 @@ class Session:
         stream = self._stream
         if stream is None:
             return
-        if stream.buffered_bytes + self._sendq.buffered_bytes > self.config.max_buffered_bytes:
+        buffered = stream.buffered_bytes
+        limit = self.config.max_buffered_bytes
+        if self._unsettled_requests and stream.retained_bytes + buffered > limit:
+            # too much to hold for a resend as well: these requests cannot be resent
+            self.counters["requests_too_large_to_resend"] += len(self._unsettled_requests)
+            self._settle_requests()
+        if buffered + self._sendq.buffered_bytes > limit:
             self.counters["overflow"] += 1
             self._abort(Outcome.OVERFLOW, "buffered client bytes exceed max_buffered_bytes")
 

@@ -9,6 +9,11 @@ window, options, ip id, ttl). Odd input is counted into the given counter, never
 A hole that will never fill (a captured packet lost for good) is given up with ``give_up_hole``
 once nothing before it is left to take; ``resume`` then skips to the first captured request
 boundary after it (see ``resume``) and the stream goes on from there.
+
+Bytes taken with ``retain=True`` stay held (``retained_bytes``) until ``release_before`` or
+``release_all`` lets them go; ``rewind`` puts every retained byte back at the head of the
+contiguous part, so it is taken again, exactly as captured (the session resends a request the
+target closed on, see ``Session._reconnect``).
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class CapturedStream:
         self.last_ack: int | None = None  # client ACK of the last contiguous chunk (None: no ACK yet)
         self._pending: deque[Chunk] = deque()
         self._out_of_order: list[Chunk] = []
+        self._retained: deque[Chunk] = deque()  # taken, in order, contiguous, ending at the head
+        self._retained_bytes = 0
         # skipping a given-up hole: bytes from _skip_from to next_seq are skipped, _skip_ack is
         # the ACK of the last captured byte among them (or before them)
         self._skipping = False
@@ -84,6 +91,15 @@ class CapturedStream:
     def buffered_bytes(self) -> int:
         chunks = (*self._pending, *self._out_of_order)
         return sum(len(c.payload) for c in chunks)
+
+    @property
+    def retained_bytes(self) -> int:
+        return self._retained_bytes
+
+    @property
+    def retained_from(self) -> int | None:
+        """The first retained byte (None: nothing retained)."""
+        return self._retained[0].seq if self._retained else None
 
     @property
     def fin_reached(self) -> bool:
@@ -133,13 +149,43 @@ class CapturedStream:
     def peek(self) -> Chunk | None:
         return self._pending[0] if self._pending else None
 
-    def take(self, limit: int) -> Chunk:
-        """Remove and return up to ``limit`` bytes from the head of the contiguous part."""
+    def take(self, limit: int, retain: bool = False) -> Chunk:
+        """Remove and return up to ``limit`` bytes from the head of the contiguous part;
+        ``retain``: hold them for ``rewind`` (only right after bytes retained, or none)."""
         head = self._pending[0]
         if len(head.payload) <= limit:
-            return self._pending.popleft()
-        self._pending[0] = head.without_prefix(limit)
-        return head.prefix(limit)
+            taken = self._pending.popleft()
+        else:
+            self._pending[0] = head.without_prefix(limit)
+            taken = head.prefix(limit)
+        if retain:
+            self._retained.append(taken)
+            self._retained_bytes += len(taken.payload)
+        return taken
+
+    def release_before(self, seq: int) -> None:
+        """Stop holding the retained bytes before ``seq`` (a retained chunk's first byte, or
+        the end of what was retained)."""
+        retained = self._retained
+        while retained and seq_le(retained[0].end, seq):
+            self._retained_bytes -= len(retained.popleft().payload)
+        if retained and retained[0].seq != seq:
+            raise ValueError(f"release_before({seq}) inside a retained chunk")
+
+    def release_all(self) -> None:
+        self._retained.clear()
+        self._retained_bytes = 0
+
+    def rewind(self) -> int:
+        """Put every retained byte back at the head of the contiguous part (they come out of
+        ``peek``/``take`` again, with their captured ACKs and templates); the bytes put back."""
+        head = self._pending[0].seq if self._pending else self.next_seq
+        if self._retained and self._retained[-1].end != head:
+            raise ValueError("rewind with bytes taken after the retained ones but not retained")
+        rewound = self._retained_bytes
+        self._pending.extendleft(reversed(self._retained))
+        self.release_all()
+        return rewound
 
     def give_up_hole(self, reference_ack: int | None, continuation_ack: int | None) -> None:
         """Stop waiting for the bytes at ``next_seq``: skip them up to a request boundary.

@@ -51,10 +51,12 @@ def test_session_counters_are_reported_as_copy_reports_them_the_rare_events_only
     assert "connections established: 1, retransmits: 1, resets from target: 0, resets sent: 0" in healthy
     assert not any("capture holes" in line or "reconnects" in line for line in healthy)
     r.session_ended(Counter({"connections": 2, "resets_sent": 1, "capture_gap_resyncs": 1,
-                             "capture_gap_bytes_skipped": 120, "reconnects": 1, "bytes_unacked_at_reconnect": 7}))
+                             "capture_gap_bytes_skipped": 120, "reconnects": 1,
+                             "requests_resent_after_reconnect": 1, "bytes_resent_after_reconnect": 7}))
     lines = r.lines(1.0)
     assert "capture holes resynced past: 1, client bytes skipped: 120" in lines
-    assert "reconnects after the target closed with client data left: 1, unacknowledged bytes dropped: 7" in lines
+    assert "reconnects after the target closed or reset: 1, requests resent whole: 1 (7 bytes)" in lines
     assert r.as_dict(1.0)["sessions"] == {
         "connections": 3, "retransmits": 1, "resets_sent": 1, "capture_gap_resyncs": 1,
-        "capture_gap_bytes_skipped": 120, "reconnects": 1, "bytes_unacked_at_reconnect": 7}
+        "capture_gap_bytes_skipped": 120, "reconnects": 1, "requests_resent_after_reconnect": 1,
+        "bytes_resent_after_reconnect": 7, "requests_not_resent_twice": 0, "requests_too_large_to_resend": 0}

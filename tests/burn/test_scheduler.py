@@ -192,6 +192,35 @@ def test_captured_bytes_that_can_never_be_sent_are_held_open_once_idle():
     assert all(payload == REQ[0] + REQ[1] for payload in payload_by_identity(r).values())
 
 
+def test_a_request_resent_after_a_target_reset_does_not_make_the_user_look_done():
+    """The target resets the first connection on REQ[0] unanswered: REQ[0] goes again on the
+    second, whose window then shuts, so REQ[1] cannot go. Bytes sent count REQ[0] twice (as
+    many as the whole stream); the user must not be held open as if everything went."""
+    from pyreplay.packet.segment import ACK
+    from pyreplay.runtime.simtarget import SimulatedTarget
+
+    class ResetsOnceThenShutsItsWindow:
+        def __init__(self):
+            self.inner, self.syns = SimulatedTarget(), 0
+
+        def receive(self, seg):
+            self.syns += bool(seg.flags & SYN)
+            replies = self.inner.receive(seg)
+            if self.syns == 1 and seg.payload:
+                self.inner.receive(seg.replace(flags=RST, payload=b""))
+                return [r for r in replies if not r.payload_len] + [replies[0].replace(flags=RST | ACK)]
+            if self.syns == 2 and seg.payload:
+                return [r.replace(window=0) for r in replies]
+            return replies
+
+    assert len(REQ[0]) >= len(REQ[1])
+    r = run(session(4000, REQ, close="none"), users=1, target=ResetsOnceThenShutsItsWindow(), until=60.0)
+    assert [seg.payload for _, seg in r.sent if seg.payload] == [REQ[0], REQ[0]]
+    # held open only once idle, and said to have bytes never sent (not at once, as if all went)
+    assert r.report.outcomes == {"open_at_end": 1} and r.end > 3.0
+    assert r.report.errors["open at end with captured bytes never sent"] == 1
+
+
 def test_stream_bytes_counts_each_captured_byte_once():
     from pyreplay.burn import SessionIndex
     from pyreplay.burn.scheduler import stream_bytes

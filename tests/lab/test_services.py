@@ -65,6 +65,23 @@ def test_one_request_per_connection_pipelining_and_large_posts(online_lab):
         server.process.wait(5)
 
 
+@pytest.mark.parametrize("reset, error", [(False, "IncompleteReadError"), (True, "ConnectionResetError")])
+def test_close_after_ends_keepalive_connections_at_the_next_request_unanswered(online_lab, reset, error):
+    server = start_http_server(online_lab, "online", ONLINE_PORT, log_name=f"close-{reset}.log",
+                               close_after=3, close_with_reset=reset)
+    try:
+        result = run_load(online_lab, LoadPlan(ONLINE, ONLINE_PORT, 8, 1, path_prefix="/c"))
+        # 0 1 2 answered, 3 closed on (FIN, or RST), 4 5 6 on a new connection, 7 closed on
+        assert (result.requests_ok, result.errors, result.connections) == (6, 2, 2), result
+        assert result.first_error.startswith(error), result
+        records = wait_for_requests(server, 6)
+        assert [(r.conn, r.idx, r.target) for r in records] == [
+            (1, 0, "/c/0"), (1, 1, "/c/1"), (1, 2, "/c/2"), (2, 0, "/c/4"), (2, 1, "/c/5"), (2, 2, "/c/6")]
+    finally:
+        server.process.terminate()
+        server.process.wait(5)
+
+
 def test_load_reports_failures_instead_of_hiding_them(online_lab):
     result = run_load(online_lab, LoadPlan(ONLINE, 9, 5, 1, max_seconds=5))  # nothing listens on :9
     assert result.requests_ok == 0 and result.errors == 5 and "Connection" in result.first_error

@@ -142,6 +142,10 @@ class Playbook:
             resp(TISN + 1 + seq_offset, ack, flags=flags, payload_len=length, window=window), at=at
         )
 
+    def respond_on(self, isn, seq_offset, length, ack):
+        """Response data on a later connection (target ISN ``isn``), 5 ms from now."""
+        return self.target(resp(isn + 1 + seq_offset, ack, payload_len=length), at=self.now + 0.005)
+
 
 __all__ = [
     "ACK", "FIN", "PSH", "RST", "SYN", "TcpOptions", "CLIENT", "TARGET", "CISN", "TISN", "OISN",

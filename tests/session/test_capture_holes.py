@@ -80,13 +80,6 @@ def finish_on_second_connection(pb: Playbook, resync_out):
     return out
 
 
-def _respond_on(self, isn, seq_offset, length, ack):
-    return self.target(resp(isn + 1 + seq_offset, ack, payload_len=length), at=self.now + 0.005)
-
-
-Playbook.respond_on = _respond_on
-
-
 # ---------------------------------------------------------------------- the main scenario
 
 

@@ -128,10 +128,13 @@ def test_scenario_22_target_fin_with_unsent_requests_reconnects_with_faked_syn()
 
 
 def test_scenario_22_target_rst_with_unsent_requests_reconnects_without_own_rst():
+    """req1 answered as long as online, then RST: the new connection starts at req2 (an RST
+    before req1's answer resends req1: test_reconnect_rewind.py)."""
     pb = _established()
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"req1"))
     pb.client(cseg(CISN + 5, OISN + 11, payload=b"req2"))
-    out = pb.target(resp(TISN + 1, CISN + 5, flags=RST | ACK), at=pb.now + 0.01)
+    pb.respond(0, 10, CISN + 5, at=pb.now + 0.01)
+    out = pb.target(resp(TISN + 11, CISN + 5, flags=RST | ACK), at=pb.now + pb.config.sized_response_grace / 2)
     assert brief(out) == [("register",), ("SYN", s(CISN + 4))]
 
 

@@ -1,5 +1,6 @@
 """session.summary: the words copy and burn share for the session events a healthy replay has
-none of (capture holes resynced past, reconnects after the target closed), absent when none."""
+none of (capture holes resynced past, reconnects after the target closed or reset), absent when
+none."""
 
 from collections import Counter
 
@@ -13,15 +14,19 @@ def test_a_healthy_run_adds_no_line_and_no_note_but_every_json_field():
 
 
 def test_capture_holes_and_reconnects_are_said_with_what_they_cost():
-    counters = Counter({"capture_gap_resyncs": 2, "capture_gap_bytes_skipped": 300,
-                        "reconnects": 1, "bytes_unacked_at_reconnect": 40})
+    counters = Counter({"capture_gap_resyncs": 2, "capture_gap_bytes_skipped": 300, "reconnects": 1,
+                        "requests_resent_after_reconnect": 1, "bytes_resent_after_reconnect": 40})
     assert event_lines(counters) == [
         "capture holes resynced past: 2, client bytes skipped: 300",
-        "reconnects after the target closed with client data left: 1, unacknowledged bytes dropped: 40",
+        "reconnects after the target closed or reset: 1, requests resent whole: 1 (40 bytes)",
     ]
-    assert event_notes(counters) == ["capture holes resynced 2 (300 bytes skipped)", "reconnects 1"]
+    assert event_notes(counters) == ["capture holes resynced 2 (300 bytes skipped)",
+                                     "reconnects 1 (1 requests resent)"]
     assert event_fields(counters) == {"capture_gap_resyncs": 2, "capture_gap_bytes_skipped": 300,
-                                      "reconnects": 1, "bytes_unacked_at_reconnect": 40}
-    only_reconnects = Counter({"reconnects": 3})
-    assert event_lines(only_reconnects) == [
-        "reconnects after the target closed with client data left: 3, unacknowledged bytes dropped: 0"]
+                                      "reconnects": 1, "requests_resent_after_reconnect": 1,
+                                      "bytes_resent_after_reconnect": 40, "requests_not_resent_twice": 0,
+                                      "requests_too_large_to_resend": 0}
+    not_resent = Counter({"reconnects": 3, "requests_not_resent_twice": 1, "requests_too_large_to_resend": 1})
+    assert event_lines(not_resent) == [
+        "reconnects after the target closed or reset: 3, requests resent whole: 0 (0 bytes), "
+        "unanswered and not resent: 2"]
