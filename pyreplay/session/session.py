@@ -30,7 +30,7 @@ in between are skipped. No boundary before the captured FIN/RST: outcome ``captu
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 
 from pyreplay.packet.segment import (
     ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment,
@@ -125,7 +125,8 @@ class Session:
         # Resending after a target close: the first byte of each request sent on this connection
         # and not settled yet (answered; with no_wait: acked whole). The stream retains their
         # bytes from the first on. ``_rewound_to``: where the last rewind restarted.
-        self._unsettled_requests: deque[int] = deque()
+        # lists, not deques: a deque costs 760 bytes even empty, and these hold a request or two
+        self._unsettled_requests: list[int] = []
         self._rewound_to: int | None = None
         # pacing
         self._requests_on_connection = 0
@@ -808,7 +809,7 @@ class Session:
         unsettled = self._unsettled_requests
         una = self._snd_una
         while len(unsettled) > 1 and seq_le(unsettled[1], una):
-            unsettled.popleft()
+            del unsettled[0]
         if una == self._snd_nxt and not self._request_continues():
             self._settle_requests()
         else:

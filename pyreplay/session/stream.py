@@ -58,7 +58,7 @@ class CapturedStream:
         self.last_ack: int | None = None  # client ACK of the last contiguous chunk (None: no ACK yet)
         self._pending: deque[Chunk] = deque()
         self._out_of_order: list[Chunk] = []
-        self._retained: deque[Chunk] = deque()  # taken, in order, contiguous, ending at the head
+        self._retained: list[Chunk] = []  # taken, in order, contiguous, ending at the head (a request or two)
         self._retained_bytes = 0
         # skipping a given-up hole: bytes from _skip_from to next_seq are skipped, _skip_ack is
         # the ACK of the last captured byte among them (or before them)
@@ -168,7 +168,7 @@ class CapturedStream:
         the end of what was retained)."""
         retained = self._retained
         while retained and seq_le(retained[0].end, seq):
-            self._retained_bytes -= len(retained.popleft().payload)
+            self._retained_bytes -= len(retained.pop(0).payload)
         if retained and retained[0].seq != seq:
             raise ValueError(f"release_before({seq}) inside a retained chunk")
 
