@@ -5,6 +5,10 @@ send sequence state, answers every complete request with a response of a known l
 data, answers FIN with FIN, and reports everything back as ``ResponseSummary`` objects. The
 loop delivers captured client packets at their capture times and ticks the session at its
 deadlines; no wall clock anywhere.
+
+``LineServer`` is the base of the line-protocol targets (one request per line) that the
+capture-hole and reconnect property tests drive through ``run``: a fresh connection per SYN,
+an RST kills it, summaries for ACKs, data and FIN, garbage lines answered with an error and FIN.
 """
 
 from __future__ import annotations
@@ -16,6 +20,72 @@ from pyreplay.packet.segment import ACK, FIN, PSH, RST, SYN, ResponseSummary
 from pyreplay.packet.seqnum import seq_add, seq_diff
 from pyreplay.session.commands import Finished, Send
 from pyreplay.session.events import ClientSegment, TargetResponse, Tick
+
+
+class LineServer:
+    """Connection state and the summaries a line server answers with; ``receive`` is the
+    subclass's. ``responses`` maps each known line to its response length."""
+
+    def __init__(self, responses: dict[bytes, int]):
+        self.responses = responses
+        self.garbage: list[bytes] = []
+        self.isn = 90_000
+        self.rcv_nxt: int | None = None
+        self.snd_nxt = 0
+        self.buffer = b""
+        self.dead = True
+
+    def _open_or_reset(self, seg) -> list[ResponseSummary] | None:
+        """A SYN opens a fresh connection (SYN-ACK), an RST kills it ([]); None: neither."""
+        if seg.flags & RST:
+            self.dead = True
+            return []
+        if seg.flags & SYN:
+            self.isn += 1_000_003
+            self.rcv_nxt, self.snd_nxt = seq_add(seg.seq, 1), seq_add(self.isn, 1)
+            self.buffer, self.dead = b"", False
+            return [self._summary(self.isn, SYN | ACK)]
+        return None
+
+    def _take_data(self, seg) -> bool:
+        """In-order payload joins the buffer (True); the caller ACKs either way."""
+        if seg.payload and seg.seq == self.rcv_nxt:
+            self.rcv_nxt = seq_add(self.rcv_nxt, len(seg.payload))
+            self.buffer += seg.payload
+            return True
+        return False
+
+    def _next_line(self) -> bytes | None:
+        if b"\n" not in self.buffer:
+            return None
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+    def _reject(self, line: bytes) -> list[ResponseSummary]:
+        """Garbage: recorded, answered with an error and FIN."""
+        self.garbage.append(line)
+        return [self._data(7), self._fin()]
+
+    def _answer_client_fin(self, seg) -> list[ResponseSummary]:
+        if seg.flags & FIN and seq_add(seg.seq, len(seg.payload)) == self.rcv_nxt:
+            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
+            return [self._fin()]
+        return []
+
+    def _fin(self) -> ResponseSummary:
+        summary = self._summary(self.snd_nxt, FIN | ACK)
+        self.snd_nxt = seq_add(self.snd_nxt, 1)
+        return summary
+
+    def _data(self, length: int) -> ResponseSummary:
+        summary = self._summary(self.snd_nxt, PSH | ACK, length)
+        self.snd_nxt = seq_add(self.snd_nxt, length)
+        return summary
+
+    def _summary(self, seq: int, flags: int, payload_len: int = 0) -> ResponseSummary:
+        return ResponseSummary(src=bytes([10, 0, 0, 99]), dst=bytes([10, 9, 8, 1]), sport=8080, dport=40000,
+                               seq=seq % 2**32, ack=(self.rcv_nxt or 0) % 2**32, flags=flags, window=65535,
+                               payload_len=payload_len)
 
 
 class SimTarget:

@@ -23,7 +23,7 @@ from pyreplay.session.stream import CapturedStream
 from pyreplay.session.table import SessionTable
 
 from session_playbook import CISN, OISN, TISN, Playbook, brief, cseg, resp, s, sent
-from sim_target import run
+from sim_target import LineServer, run
 
 GAP = 3.0
 RESP = {1: 100, 2: 200, 3: 300, 4: 400, 5: 500}
@@ -394,66 +394,35 @@ def _summary(seq, ack, flags, payload_len=0):
 # ---------------------------------------------------------------------- property
 
 
-class LineTarget:
-    """A line-protocol server (one request per line): answers each known line with its response
-    length, anything else is garbage (recorded, answered with an error and a FIN). Every SYN
-    opens a fresh connection; RST kills it."""
+class LineTarget(LineServer):
+    """A line server that answers each known line with its response length, on every
+    connection; ``lines`` holds every complete line, all connections, in order."""
 
     def __init__(self, responses: dict[bytes, int]):
-        self.responses = responses
-        self.lines: list[bytes] = []  # every complete line, all connections, in order
-        self.garbage: list[bytes] = []
+        super().__init__(responses)
+        self.lines: list[bytes] = []
         self.connections = 0
-        self.isn = 90_000
-        self.rcv_nxt: int | None = None
-        self.snd_nxt = 0
-        self.buffer = b""
-        self.dead = True
 
     def receive(self, seg: Segment) -> list[ResponseSummary]:
-        if seg.flags & RST:
-            self.dead = True
-            return []
-        if seg.flags & SYN:
-            self.connections += 1
-            self.isn += 1_000_003
-            self.rcv_nxt, self.snd_nxt = seq_add(seg.seq, 1), seq_add(self.isn, 1)
-            self.buffer, self.dead = b"", False
-            return [self._summary(self.isn, SYN | ACK)]
+        opened = self._open_or_reset(seg)
+        if opened is not None:
+            self.connections += bool(seg.flags & SYN)
+            return opened
         if self.dead or self.rcv_nxt is None:
             return []
         out = []
-        if seg.payload and seg.seq == self.rcv_nxt:
-            self.rcv_nxt = seq_add(self.rcv_nxt, len(seg.payload))
-            self.buffer += seg.payload
+        if self._take_data(seg):
             out.append(self._summary(self.snd_nxt, ACK))
-            while b"\n" in self.buffer:
-                line, self.buffer = self.buffer.split(b"\n", 1)
-                line += b"\n"
+            while (line := self._next_line()) is not None:
                 self.lines.append(line)
                 length = self.responses.get(line)
                 if length is None:
-                    self.garbage.append(line)
-                    out.append(self._data(7))
-                    out.append(self._summary(self.snd_nxt, FIN | ACK))
-                    self.snd_nxt = seq_add(self.snd_nxt, 1)
+                    out += self._reject(line)
                     break
                 out.append(self._data(length))
         elif seg.payload:
             out.append(self._summary(self.snd_nxt, ACK))
-        if seg.flags & FIN and seq_add(seg.seq, len(seg.payload)) == self.rcv_nxt:
-            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
-            out.append(self._summary(self.snd_nxt, FIN | ACK))
-            self.snd_nxt = seq_add(self.snd_nxt, 1)
-        return out
-
-    def _data(self, length: int) -> ResponseSummary:
-        summary = self._summary(self.snd_nxt, PSH | ACK, length)
-        self.snd_nxt = seq_add(self.snd_nxt, length)
-        return summary
-
-    def _summary(self, seq: int, flags: int, payload_len: int = 0) -> ResponseSummary:
-        return _summary(seq, self.rcv_nxt or 0, flags, payload_len)
+        return out + self._answer_client_fin(seg)
 
 
 def _captured(seq, ack, flags, payload=b""):

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pyreplay.packet.segment import ACK, FIN, PSH, RST, SYN, ResponseSummary, Segment
-from pyreplay.packet.seqnum import seq_add
 from pyreplay.session.commands import Finished, Outcome
 from pyreplay.session.config import SessionConfig
 from pyreplay.session.session import Session
@@ -23,7 +22,7 @@ from pyreplay.session.state import Phase
 from pyreplay.session.stream import CapturedStream
 
 from session_playbook import CISN, OISN, TISN, Playbook, brief, cseg, resp, s, sent
-from sim_target import run
+from sim_target import LineServer, run
 
 RESP = {1: 100, 2: 200, 3: 300}
 A1 = OISN + 1
@@ -369,7 +368,7 @@ def test_no_wait_holds_nothing_once_everything_sent_is_acked():
 # ---------------------------------------------------------------------- property
 
 
-class ClosingLineTarget:
+class ClosingLineTarget(LineServer):
     """A line-protocol server (one request per line) that answers each known line with its
     response length and closes connections: connection i (0-based) closes once it has answered
     ``quotas[i]`` requests and more data comes, in ``mode``:
@@ -388,27 +387,18 @@ class ClosingLineTarget:
     """
 
     def __init__(self, responses: dict[bytes, int], group_heads: set[bytes], quotas: list[int], mode: str):
-        self.responses, self.group_heads, self.quotas, self.mode = responses, group_heads, quotas, mode
+        super().__init__(responses)
+        self.group_heads, self.quotas, self.mode = group_heads, quotas, mode
         self.read: list[list[bytes]] = []
         self.answered: list[int] = []
-        self.garbage: list[bytes] = []
-        self.isn = 90_000
-        self.rcv_nxt: int | None = None
-        self.snd_nxt = 0
-        self.buffer = b""
-        self.dead = True
 
     def receive(self, seg: Segment) -> list[ResponseSummary]:
-        if seg.flags & RST:
-            self.dead = True
-            return []
-        if seg.flags & SYN:
-            self.read.append([])
-            self.answered.append(0)
-            self.isn += 1_000_003
-            self.rcv_nxt, self.snd_nxt = seq_add(seg.seq, 1), seq_add(self.isn, 1)
-            self.buffer, self.dead = b"", False
-            return [self._summary(self.isn, SYN | ACK)]
+        opened = self._open_or_reset(seg)
+        if opened is not None:
+            if seg.flags & SYN:
+                self.read.append([])
+                self.answered.append(0)
+            return opened
         if self.dead or self.rcv_nxt is None:
             return []  # late segments of a closed connection vanish (no stray RST)
         out: list[ResponseSummary] = []
@@ -416,58 +406,37 @@ class ClosingLineTarget:
             conn = len(self.read) - 1
             quota = self.quotas[conn] if conn < len(self.quotas) else None
             at_group_head = not self.buffer and any(seg.payload.startswith(h) for h in self.group_heads)
-            self.rcv_nxt = seq_add(self.rcv_nxt, len(seg.payload))
-            self.buffer += seg.payload
+            self._take_data(seg)
             out.append(self._summary(self.snd_nxt, ACK))
             if quota is not None and self.answered[conn] >= quota and (self.mode != "fin" or at_group_head):
                 return out + self._close(conn)
-            while b"\n" in self.buffer:
-                line, self.buffer = self.buffer.split(b"\n", 1)
-                line += b"\n"
+            while (line := self._next_line()) is not None:
                 self.read[conn].append(line)
                 length = self.responses.get(line)
                 if length is None:
-                    self.garbage.append(line)
-                    out.append(self._data(7))
-                    out.append(self._summary(self.snd_nxt, FIN | ACK))
-                    self.snd_nxt = seq_add(self.snd_nxt, 1)
                     self.dead = True
-                    return out
+                    return out + self._reject(line)
                 out.append(self._data(length))
                 self.answered[conn] += 1
                 if quota is not None and self.answered[conn] >= quota and self.buffer and self.mode != "fin":
                     return out + self._close(conn)  # pipelined requests behind the quota
         elif seg.payload:
             out.append(self._summary(self.snd_nxt, ACK))
-        if seg.flags & FIN and seq_add(seg.seq, len(seg.payload)) == self.rcv_nxt:
-            self.rcv_nxt = seq_add(self.rcv_nxt, 1)
-            out.append(self._summary(self.snd_nxt, FIN | ACK))
-            self.snd_nxt = seq_add(self.snd_nxt, 1)
+        fin = self._answer_client_fin(seg)
+        if fin:
             self.dead = True
-        return out
+        return out + fin
 
     def _close(self, conn: int) -> list[ResponseSummary]:
         self.dead = True
         if self.mode == "fin":
-            summary = self._summary(self.snd_nxt, FIN | ACK)
-            self.snd_nxt = seq_add(self.snd_nxt, 1)
-            return [summary]
+            return [self._fin()]
         out = []
         if self.mode == "cut" and b"\n" in self.buffer:
             line = self.buffer.split(b"\n", 1)[0] + b"\n"
             self.read[conn].append(line)
             out.append(self._data(self.responses[line] // 2))
         return out + [self._summary(self.snd_nxt, RST | ACK)]
-
-    def _data(self, length: int) -> ResponseSummary:
-        summary = self._summary(self.snd_nxt, PSH | ACK, length)
-        self.snd_nxt = seq_add(self.snd_nxt, length)
-        return summary
-
-    def _summary(self, seq: int, flags: int, payload_len: int = 0) -> ResponseSummary:
-        return ResponseSummary(src=bytes([10, 0, 0, 99]), dst=bytes([10, 9, 8, 1]), sport=8080, dport=40000,
-                               seq=seq, ack=self.rcv_nxt or 0, flags=flags, window=65535,
-                               payload_len=payload_len)
 
 
 def _captured(seq, ack, flags, payload=b""):
