@@ -12,7 +12,11 @@ optimising the engine; ``bench_offline.py`` stays the end-to-end truth.
 nothing: what is left is the floor of the layers around it (capture parse, -x match, table
 lookup, session creation, allocator, deadlines), i.e. what no session-engine optimisation saves.
 
-Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions] [--packet-layer]``
+``--gc-stats`` runs once with CPython's default collector thresholds and once after
+``settle_gc()`` (what copy, intercept and burn do), and prints the collections per generation
+and the CPU spent in them (``gc.callbacks``), each in a fresh interpreter.
+
+Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions] [--packet-layer] [--gc-stats]``
 """
 
 from __future__ import annotations
@@ -103,6 +107,31 @@ def packet_layer_costs(pcap: str, repeat: int = 20) -> str:
     return f"{pcap}: parse_packet {(t1 - t0) / calls * 1e6:.2f} µs, build_packet {(t2 - t1) / calls * 1e6:.2f} µs per call"
 
 
+def gc_stats(pcap: str, accel: float, rtt: float, transfer: str, settled: bool) -> str:
+    """One run's garbage collections by generation and their CPU, default or settled collector."""
+    import gc
+
+    from pyreplay.runtime.process import settle_gc
+    if settled:
+        settle_gc()
+    collections: dict[int, int] = {}
+    spent = [0.0, 0.0]  # start of the current collection, total
+
+    def track(phase: str, info: dict) -> None:
+        if phase == "start":
+            spent[0] = time.process_time()
+        else:
+            collections[info["generation"]] = collections.get(info["generation"], 0) + 1
+            spent[1] += time.process_time() - spent[0]
+
+    gc.callbacks.append(track)
+    engine, _ = run_once(pcap, accel, rtt, transfer)
+    gc.callbacks.remove(track)
+    label = "settle_gc()" if settled else "default thresholds"
+    return (f"{pcap}: {label}: engine CPU {engine:.3f} s, collections by generation "
+            f"{dict(sorted(collections.items()))}, {spent[1]:.3f} CPU-s in them")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("pcap")
@@ -115,7 +144,20 @@ def main(argv: list[str] | None = None) -> int:
                    help="also time parse_packet and build_packet per call over the pcap's packets")
     p.add_argument("--null-sessions", action="store_true",
                    help="sessions absorb every event and send nothing: the cost of the layers around them")
+    p.add_argument("--gc-stats", action="store_true",
+                   help="collections and their CPU, default collector vs settle_gc() (fresh interpreters)")
+    p.add_argument("--gc-settled", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--gc-default", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.gc_default or a.gc_settled:
+        print(gc_stats(a.pcap, a.accel, a.rtt, a.transfer, settled=a.gc_settled))
+        return 0
+    if a.gc_stats:
+        import subprocess
+        common = [sys.executable, __file__, a.pcap, "--accel", str(a.accel), "--rtt", str(a.rtt), "-x", a.transfer]
+        for flag in ("--gc-default", "--gc-settled"):
+            subprocess.run([*common, flag], check=True)
+        return 0
     if a.packet_layer:
         print(packet_layer_costs(a.pcap))
     if a.null_sessions:

@@ -66,10 +66,10 @@ def settle_gc() -> None:
     Sessions, segments and commands are freed by reference counting: the per-packet core makes
     no reference cycles (``tests/runtime/test_process.py`` replays sessions with the collector
     off and finds no cyclic garbage). With CPython's default thresholds the collector still
-    walked every live session's objects again and again as their number grew: 398 gen0, 36 gen1
-    and 3 full collections for 5,000 short sessions in ``scripts/bench_engine.py``, 0.24 CPU-s (2 collections and 0.03 CPU-s
-    with these thresholds). Frozen start-up objects (modules, bcc's tables, config) are never
-    walked again."""
+    walked every live session's objects again and again as their number grew: 352 gen0, 32 gen1
+    and 3 full collections, 0.26 CPU-s, for 5,000 short sessions; 2 collections and 0.04 CPU-s
+    with these thresholds (``scripts/bench_engine.py PCAP --gc-stats``). Frozen start-up objects
+    (modules, bcc's tables, config) are never walked again."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*RUN_GC_THRESHOLDS)
