@@ -39,31 +39,48 @@ static __always_inline int pr_target_match(__be32 daddr, __u16 dport)
     return pr_targets.lookup(&key) != NULL;
 }
 
-static __always_inline int pr_ring_output(__u32 shard, void *record, __u64 size)
+/* The ring's wake-up flags for a record (see "Wake-ups" in pyreplay_capture.h). */
+static __always_inline __u64 pr_wakeup_flags(__u32 shard, int pure_ack)
+{
+    __u32 *silent = pr_silent.lookup(&shard);
+    if (!silent)
+        return 0;
+    if (pure_ack) {
+        *silent = 1;
+        return BPF_RB_NO_WAKEUP;
+    }
+    if (*silent) {
+        *silent = 0;
+        return BPF_RB_FORCE_WAKEUP;
+    }
+    return 0;
+}
+
+static __always_inline int pr_ring_output(__u32 shard, void *record, __u64 size, __u64 flags)
 {
     switch (shard) {
 #if PR_RINGS > 1
-    case 1: return pr_ring1.ringbuf_output(record, size, 0);
+    case 1: return pr_ring1.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 2
-    case 2: return pr_ring2.ringbuf_output(record, size, 0);
+    case 2: return pr_ring2.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 3
-    case 3: return pr_ring3.ringbuf_output(record, size, 0);
+    case 3: return pr_ring3.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 4
-    case 4: return pr_ring4.ringbuf_output(record, size, 0);
+    case 4: return pr_ring4.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 5
-    case 5: return pr_ring5.ringbuf_output(record, size, 0);
+    case 5: return pr_ring5.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 6
-    case 6: return pr_ring6.ringbuf_output(record, size, 0);
+    case 6: return pr_ring6.ringbuf_output(record, size, flags);
 #endif
 #if PR_RINGS > 7
-    case 7: return pr_ring7.ringbuf_output(record, size, 0);
+    case 7: return pr_ring7.ringbuf_output(record, size, flags);
 #endif
-    default: return pr_ring0.ringbuf_output(record, size, 0);
+    default: return pr_ring0.ringbuf_output(record, size, flags);
     }
 }
 
@@ -94,7 +111,8 @@ static __always_inline void pr_capture(void *ctx, void *data, void *data_end, __
     if (cap_len < pkt_len)
         pr_count(PR_CNT_TRUNCATED);
     __u32 shard = pr_client_shard(info.saddr, info.sport, PR_RINGS);
-    if (pr_ring_output(shard, scratch, sizeof(struct pr_packet) + cap_len) < 0)
+    __u64 flags = pr_wakeup_flags(shard, info.pure_ack);
+    if (pr_ring_output(shard, scratch, sizeof(struct pr_packet) + cap_len, flags) < 0)
         pr_count(PR_CNT_LOST_RING_FULL);
     else
         pr_count(PR_CNT_SUBMITTED);

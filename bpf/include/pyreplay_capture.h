@@ -8,6 +8,15 @@
  * real length, GRO/GSO super-frames included, goes in pkt_len) behind a struct pr_packet into
  * ring `pr_ring<k>`, k = pr_client_shard(client address, client port, PR_RINGS), so a worker
  * per ring sees whole sessions. Counts in the per-CPU array `pr_counters` (PR_CNT_*).
+ *
+ * Wake-ups: a pure ACK (ACK alone, no payload) is written without waking the reader
+ * (BPF_RB_NO_WAKEUP): copy takes nothing from it that cannot wait for its next wake-up, and a
+ * request's ACK to an earlier response is otherwise a wake-up per request. The ring's own rule
+ * wakes the reader only for a record written while it had caught up, so after a silent record
+ * nothing would wake it: `pr_silent` remembers, per ring, that one is waiting, and the next
+ * other record forces the wake-up (BPF_RB_FORCE_WAKEUP). Two CPUs racing on the flag can cost
+ * that wake-up; the reader then finds the record at its next timed wake-up (copy waits at most
+ * 50 ms), which is the bound on how late a record is read.
  * Never changes, drops or redirects a packet: the including program returns PASS afterwards.
  *
  * Configuration (-D): PR_RINGS (1..PR_MAX_RINGS), PR_RING_PAGES (pages per ring, a power of
@@ -57,6 +66,7 @@ struct pr_scratch {
 BPF_HASH(pr_targets, struct pr_target_key, __u8, PR_MAX_TARGETS);
 BPF_PERCPU_ARRAY(pr_counters, __u64, PR_CNT_MAX);
 BPF_ARRAY(pr_scratch, struct pr_scratch, PR_NR_CPUS);
+BPF_ARRAY(pr_silent, __u32, PR_RINGS); /* 1: ring k holds a record written without a wake-up */
 
 BPF_RINGBUF_OUTPUT(pr_ring0, PR_RING_PAGES);
 #if PR_RINGS > 1
@@ -88,6 +98,7 @@ struct pr_capture_info {
     __be32 daddr;
     __u16 sport;    /* host order */
     __u16 dport;    /* host order */
+    __u8 pure_ack;  /* ACK alone, no payload */
 };
 
 /* Parse Ethernet/VLAN, IPv4 (first fragments) and a whole TCP header; 1 if it is a candidate. */
@@ -109,6 +120,8 @@ static __always_inline int pr_capture_parse(void *data, void *data_end, struct p
     info->daddr = ip->daddr;
     info->sport = bpf_ntohs(tcp->source);
     info->dport = bpf_ntohs(tcp->dest);
+    info->pure_ack = tcp->ack && !(tcp->syn | tcp->fin | tcp->rst)
+        && bpf_ntohs(ip->tot_len) == ip->ihl * 4 + tcp->doff * 4;
     return 1;
 }
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import random
 import struct
+import threading
+import time
 
 import pytest
 
@@ -24,9 +26,9 @@ RING_BYTES = 1 << 20
 
 def ipv4_tcp(dst: bytes = ONLINE, dport: int = 80, payload: bytes = b"GET / HTTP/1.1\r\n\r\n", *,
              src: bytes = bytes([10, 1, 0, 5]), sport: int = 40000, ihl: int = 5, options: bytes = b"",
-             frag: int = 0x4000) -> bytes:
+             frag: int = 0x4000, flags: int = 0x18) -> bytes:
     options += b"\0" * (-len(options) % 4)
-    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, (5 + len(options) // 4) << 4, 0x18, 65535, 0, 0)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, (5 + len(options) // 4) << 4, flags, 65535, 0, 0)
     tcp += options + payload
     ip_options = b"\x01" * ((ihl - 5) * 4)
     ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(ip_options) + len(tcp), 1, frag, 64, 6, 0, src, dst)
@@ -172,6 +174,48 @@ def test_rings_are_chosen_by_the_client_hash():
         for consumer in consumers:
             consumer.close()
         prog.close()
+
+
+def sleeping_reader(consumer: RingConsumer, timeout: float):
+    """A thread asleep in ``consumer.wait(timeout)``; its ``woke`` event is set when poll()
+    returns. (poll() looks at the ring once more when
+    its time is up, so only the time tells a wake-up from a record that arrived silently.)"""
+    woke = threading.Event()
+
+    def wait() -> None:
+        consumer.wait(timeout)
+        woke.set()
+
+    reader = threading.Thread(target=wait)
+    reader.woke = woke
+    reader.start()
+    time.sleep(0.2)  # asleep in poll() by now
+    return reader
+
+
+def test_a_pure_ack_waits_silently_and_the_next_packet_wakes_the_reader(program):
+    """A pure ACK does not wake a sleeping reader; the next other packet does, although the
+    ring then holds unread data (the ring's own rule would not wake it), and both records are
+    there, in order."""
+    prog, consumer = program
+    pure_ack = ipv4_tcp(payload=b"", flags=0x10)
+    request = ipv4_tcp(payload=b"GET /next HTTP/1.1\r\n\r\n")
+    reader = sleeping_reader(consumer, timeout=10)
+    try:
+        run(prog, ethernet(pure_ack))
+        assert not reader.woke.wait(0.8) and consumer.pending_bytes() > 0
+        run(prog, ethernet(request))
+        assert reader.woke.wait(2)
+    finally:
+        reader.join(15)
+    assert [abi.decode_packet(r).data for r in consumer.drain()] == [pure_ack, request]
+    # a SYN, a FIN and an empty segment with RST are not pure ACKs: each wakes the reader
+    for flags in (0x02, 0x11, 0x14):
+        reader = sleeping_reader(consumer, timeout=10)
+        run(prog, ethernet(ipv4_tcp(payload=b"", flags=flags)))
+        assert reader.woke.wait(2), hex(flags)
+        reader.join(15)
+        assert len(consumer.drain()) == 1
 
 
 def test_full_ring_is_counted_and_still_passes():
