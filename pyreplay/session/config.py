@@ -13,6 +13,11 @@ Chosen policies (recorded here because they differ from the original):
   response byte arrived for the quiet period ``clamp(quiet_rtt_factor * srtt + ack_delay,
   quiet_floor, quiet_cap)``; srtt is the *target* path RTT, the one that spaces the target's
   flights. The quiet period alone caps a keep-alive connection at 1/quiet_floor requests/s.
+* Response data is acked ``ack_delay`` after it arrived, so the ACK can ride on the next
+  request. Once a request went out later than that after the response before it (a client
+  slower than the delay), responses are acked at once (at the next tick, after the other
+  summaries that came with them) until a request goes out sooner again: the ACK would go alone
+  anyway, and a timer of its own costs the process a wake-up.
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ request, which waits until the previous response is complete; continuation and p
 segments (same ACK) go at once. A response is complete when the target has sent as many bytes
 as the captured client acknowledged of the online response (the next request's or FIN's ACK
 minus the current request's; see ``_completion_wait``), else after the quiet period
-``config.py`` documents.
+``config.py`` documents. Only a completion something waits for (a captured request, FIN, RST,
+capture hole) has a timer; any other is decided at the session's next event, with the same
+outcome (``_completion_deadline``).
 
 Target closes: when the target closes (FIN) or resets the connection with client data left
 to send, or with a request it did not answer, the session goes on on a new connection with a
@@ -134,6 +136,9 @@ class Session:
         self._target_data_seen = False
         self._response_bytes = 0
         self._last_response_at = 0.0
+        # The last request went out later than ack_delay after the response before it, so a
+        # delayed ACK would have gone alone, at a wake-up of its own: ACK responses at once.
+        self._ack_promptly = False
         self._window_blocked = False
         # timers (absolute times) and activity marks
         self._rto_at: float | None = None
@@ -157,6 +162,9 @@ class Session:
             self._after_close(event)
             return out
         client_data = False
+        if self.phase is _AWAITING_RESPONSE:
+            # the completion no timer was armed for (``_completion_awaited``), as of now
+            self._complete_response_if_done(now)
         if isinstance(event, TargetResponse):
             self._on_target(event.summary, now)
         elif isinstance(event, ClientSegment):
@@ -218,7 +226,7 @@ class Session:
         if self._persist_at is not None and self._persist_at < best:
             best = self._persist_at
         if phase is _AWAITING_RESPONSE and self._response_bytes > 0 and self._snd_una == self._snd_nxt:
-            at = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
+            at = self._completion_deadline()
             if at < best:
                 best = at
         stream = self._stream
@@ -473,7 +481,8 @@ class Session:
         if unacked >= 2 * self._target_mss:
             self._send_ack()
         elif self._delack_at is None:
-            self._delack_at = now + self.config.ack_delay
+            # at once: still after every summary handed over with this one (the next tick)
+            self._delack_at = now if self._ack_promptly else now + self.config.ack_delay
 
     def _on_target_fin(self, s: ResponseSummary, now: float) -> None:
         fin_seq = seq_add(s.seq, s.payload_len)
@@ -566,6 +575,8 @@ class Session:
                 self._unsettled_requests.append(chunk.seq)
             piece = stream.take(usable, bool(self._unsettled_requests))
             if new_request:
+                if self._target_data_seen:
+                    self._ack_promptly = now - self._last_response_at > self.config.ack_delay
                 self._to(Trigger.REQUEST, now)
                 self._requests_on_connection += 1
                 self.counters["requests"] += 1
@@ -997,7 +1008,8 @@ class Session:
         if self._persist_at is not None:
             d["persist"] = self._persist_at
         if self._response_complete_pending():
-            d["response_quiet"] = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
+            # not awaited: a stand-in for the keep-alive timeout, not work (next_work_deadline)
+            d["response_quiet" if self._completion_awaited() else "keepalive"] = self._completion_deadline()
         if stream.has_gap and self._gap_since is not None and not self._hole_lost:
             d["capture_gap"] = self._gap_since + c.capture_gap_timeout
         if self._resync_waits_for_silence():
@@ -1017,6 +1029,30 @@ class Session:
             self.phase is Phase.AWAITING_RESPONSE
             and self._response_bytes > 0
             and self._snd_una == self._snd_nxt
+        )
+
+    def _completion_deadline(self) -> float:
+        """When the ``response_quiet`` timer fires: once the response counts as complete if
+        anything waits for that (``_completion_awaited``). If nothing does, the completion is
+        decided at the session's next event instead (``handle`` completes first, as of the
+        event's time: the same outcome), which saves a wake-up per request when requests are
+        farther apart than the quiet period; the timer then only stands for the keep-alive
+        timeout a complete response would have armed (named so in ``_deadlines``), and fires no
+        earlier than the completion, so that it finds the response complete."""
+        at = self._last_response_at + self._completion_wait(self._response_sized_by_capture())
+        if self._completion_awaited():
+            return at
+        idle_at = self._last_activity_at + self.config.keepalive_timeout
+        return idle_at if idle_at > at else at
+
+    def _completion_awaited(self) -> bool:
+        """Whether anything waits for the current response to complete: a captured request,
+        the client's FIN or RST, a capture hole to resync past."""
+        stream = self._stream
+        assert stream is not None
+        return bool(
+            stream.has_pending or stream.fin_seq is not None or stream.has_gap or stream.skipping
+            or self._client_reset or self._hole_lost
         )
 
     def _complete_response_if_done(self, now: float) -> None:

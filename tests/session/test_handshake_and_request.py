@@ -151,3 +151,32 @@ def test_response_before_syn_and_unknown_events():
     assert pb.session.counters["target_before_syn"] == 1
     with pytest.raises(TypeError):
         pb.session.handle(object(), now=0.0)
+
+
+def test_responses_to_a_client_slower_than_the_ack_delay_are_acked_at_once():
+    """Live keep-alive at a low rate: the delayed ACK would go alone, on a wake-up of its own."""
+    pb = Playbook()
+    pb.open_with_syn()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    pb.respond(0, 10, CISN + 3, at=pb.now + 0.01)
+    assert pb.session.next_deadline() == pb.now + pb.config.ack_delay  # nothing known yet: delay
+    pb.advance_to_deadline()
+    pb.client(cseg(CISN + 3, OISN + 11, payload=b"q2"), at=pb.now + 0.5)  # sent 0.5 s later
+    answered_at = pb.now + 0.01
+    assert pb.respond(10, 10, CISN + 5, at=answered_at) == []
+    assert pb.session.next_deadline() == answered_at  # due now: the next tick sends it
+    assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 5), s(TISN + 21))]
+
+
+def test_responses_to_a_client_faster_than_the_ack_delay_are_acked_by_its_next_request():
+    pb = Playbook()
+    pb.open_with_syn()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    pb.client(cseg(CISN + 3, OISN + 11, payload=b"q2"), at=pb.now + 0.001)  # online answer: 10
+    for k in range(3):  # q2 goes 1 ms after the answer to q1 (the sized grace), and so on
+        pb.respond(10 * k, 10, CISN + 3 + 2 * k, at=pb.now + 0.005)
+        assert pb.session.next_deadline() == pb.now + pb.config.sized_response_grace
+        out = pb.advance_to_deadline()
+        assert [c[0] for c in brief(out)] == ["PSH|ACK"], out  # the ACK rides on the request
+        pb.client(cseg(CISN + 5 + 2 * k, OISN + 21 + 10 * k, payload=b"q%d" % (k + 3)))
+    assert pb.session.counters["segments_sent"] == 2 + 4  # SYN, ACK, 4 requests: no ACK alone

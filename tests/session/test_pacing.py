@@ -37,6 +37,36 @@ def test_scenario_10_next_request_waits_for_quiet_period_after_last_response_byt
     assert brief(out)[-1] == ("PSH|ACK", s(CISN + 3), s(TISN + 51), b"q2")
 
 
+def test_a_response_nothing_waits_on_gets_no_quiet_timer_and_completes_at_the_next_event():
+    """Keep-alive at a low rate: the next request comes long after the response. No tick at the
+    quiet period (there would be nothing to send); the next request, captured later, goes at
+    once, and the response counts as complete as of then."""
+    pb = _established(keepalive_timeout=30.0)
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    answered_at = pb.now + 0.01
+    pb.respond(0, 10, CISN + 3, at=answered_at)
+    assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 3), s(TISN + 11))]  # delayed ACK
+    assert pb.session.next_deadline() == answered_at + 30.0  # the keep-alive timeout's time
+    assert pb.session.phase is Phase.AWAITING_RESPONSE and pb.session.counters["responses"] == 0
+    out = pb.client(cseg(CISN + 3, OISN + 61, payload=b"q2"), at=answered_at + 0.5)
+    assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 11), b"q2")]
+    assert pb.session.counters["responses"] == 1
+
+
+def test_a_response_the_client_fin_waits_on_gets_its_quiet_timer():
+    pb = _established()
+    pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
+    pb.client(cseg(CISN + 3, OISN + 61, flags=FIN | ACK), at=pb.now + 0.001)  # online: 60 bytes
+    answered_at = pb.now + 0.01
+    pb.respond(0, 10, CISN + 3, at=answered_at)
+    assert pb.session.next_deadline() == answered_at + pb.config.ack_delay
+    pb.advance_to_deadline()
+    assert pb.session.next_deadline() == answered_at + pb.config.quiet_floor
+    out = pb.advance_to_deadline()
+    assert brief(out)[-1] == ("FIN|ACK", s(CISN + 3), s(TISN + 11))
+    assert pb.session.counters["responses"] == 1
+
+
 def test_response_as_long_as_online_one_releases_next_request_after_the_grace_only():
     pb = _established()
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))

@@ -223,6 +223,26 @@ def test_everything_answered_then_fin_resends_nothing():
     assert [p for _, p in data(pb.log)].count(R1) == 1
 
 
+def test_everything_answered_then_fin_with_no_tick_between_resends_nothing():
+    """Nothing waited on R1's response, so no timer marked it complete (the delayed ACK's tick
+    came before the quiet period was over): the FIN a second later finds it complete all the
+    same, since the session decides a pending completion first, as of each event."""
+    pb = Playbook()
+    pb.open_with_syn()
+    pb.client(cseg(O1, A1, payload=R1))
+    pb.target(resp(T1, O2), at=pb.now + 0.01)
+    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    assert brief(pb.advance_to_deadline()) == [("ACK", s(O2), s(T1 + RESP[1]))]
+    assert pb.session.phase is Phase.AWAITING_RESPONSE and pb.session.next_deadline() > pb.now + 60
+    out = pb.target(resp(T1 + RESP[1], O2, flags=FIN | ACK), at=pb.now + 1.0)
+    assert brief(out) == [("ACK", s(O2), s(T1 + RESP[1] + 1))]
+    assert counters(pb)["responses"] == 1 and pb.session._stream.retained_bytes == 0
+    out = pb.client(cseg(O2, A2, payload=R2), at=pb.now + 0.5)
+    assert brief(out)[-1] == ("SYN", s(O2 - 1))
+    assert data(handshake(pb, O2 - 1)) == [(s(O2), R2)]
+    assert counters(pb)["requests_resent_after_reconnect"] == 0
+
+
 def test_fin_right_after_a_shorter_response_counts_as_answered():
     """A server closes after a response, not inside one (Connection: close, keepalive_requests):
     a FIN after response bytes answers the request even when the response is shorter than the

@@ -57,14 +57,15 @@ def test_keepalive_idle_session_ends_after_keepalive_timeout():
     pb = Playbook(keepalive_timeout=30.0)
     pb.open_with_syn()
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"q"))
-    pb.respond(0, 5, CISN + 2, at=pb.now + 0.01)
-    while pb.session.phase is Phase.AWAITING_RESPONSE:
-        pb.advance_to_deadline()
-    last = pb.now
-    out = pb.advance_to_deadline()
+    answered_at = pb.now + 0.01
+    pb.respond(0, 5, CISN + 2, at=answered_at)
+    out = []
+    while pb.session.phase is not Phase.CLOSED:
+        out = pb.advance_to_deadline()
     assert brief(out)[-1] == ("finished", "idle")
     assert brief(out)[0] == ("RST|ACK", s(CISN + 2), s(TISN + 6))
-    assert pb.now == pytest.approx(last - pb.config.quiet_floor + 30.0, abs=0.1)
+    assert pb.now == pytest.approx(answered_at + 30.0, abs=0.1)
+    assert pb.session.counters["responses"] == 1
 
 
 def test_work_deadline_is_the_earliest_timer_that_moves_the_replay_on_never_one_that_gives_up():
@@ -85,6 +86,10 @@ def test_work_deadline_is_the_earliest_timer_that_moves_the_replay_on_never_one_
     pb.respond(0, 5, CISN + 2, at=pb.now + 0.01)
     assert session.next_work_deadline() == session._deadlines()["delayed_ack"]
     pb.advance_to_deadline()
+    # nothing waits on the response: its completion is left to the next event, no work timer
+    assert set(session._deadlines()) == {"keepalive", "session_timeout"}
+    assert session.next_work_deadline() is None
+    pb.client(cseg(CISN + 2, OISN + 100, payload=b"r"), at=pb.now + 0.001)  # online: 99 bytes
     assert session.next_work_deadline() == session._deadlines()["response_quiet"]
 
 
