@@ -43,7 +43,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyreplay.packet.segment import SYN, ResponseSummary
 from pyreplay.session.commands import Command, Finished
@@ -107,7 +107,8 @@ class Scheduler:
             raise ValueError("the session index is empty")
         self.index = index
         self.identities = identities
-        self.session_config = session_config
+        # a user is done once its last response completed (_may_stay_open): time every one
+        self.session_config = replace(session_config, time_every_completion=True)
         self.plan = plan
         self.report = report
         self.start = start

@@ -36,6 +36,8 @@ from pyreplay.runtime.replay import POOL_EXHAUSTED, Replay
 from pyreplay.session.summary import event_notes
 
 log = logging.getLogger("pyreplay.copy")
+# the longest wait; it also bounds how late a capture record that woke nobody is read
+# (a pure ACK, see bpf/include/pyreplay_capture.h)
 IDLE_WAIT = 0.05
 DRAIN_SECONDS = 2.0
 

@@ -66,6 +66,10 @@ class SessionConfig:
     quiet_cap: float = 1.0
     # a response as long as the online one (sized by the capture) is complete this soon
     sized_response_grace: float = 0.001
+    # True: every response's completion is timed; False: only one that a captured request,
+    # FIN, RST or hole waits for (the others are decided at the next event, session.py).
+    # burn sets it: it watches its sessions for their last response to complete.
+    time_every_completion: bool = False
 
     def __post_init__(self) -> None:
         positive = (

@@ -1051,7 +1051,8 @@ class Session:
         stream = self._stream
         assert stream is not None
         return bool(
-            stream.has_pending or stream.fin_seq is not None or stream.has_gap or stream.skipping
+            self.config.time_every_completion
+            or stream.has_pending or stream.fin_seq is not None or stream.has_gap or stream.skipping
             or self._client_reset or self._hole_lost
         )
 
