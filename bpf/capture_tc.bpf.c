@@ -48,8 +48,8 @@ static __always_inline __u64 pr_wakeup_flags(__u32 shard, int pure_ack)
     __u32 *silent = pr_silent.lookup(&shard);
     if (!silent)
         return 0;
-    if (pure_ack) {
-        *silent = 1;
+    if (pure_ack && *silent < PR_SILENT_MAX) {
+        *silent += 1;
         return BPF_RB_NO_WAKEUP;
     }
     if (*silent) {

@@ -38,6 +38,8 @@
 BPF_PERCPU_ARRAY(response_counters, __u64, PR_CNT_MAX);
 /* Summaries for user space (PR_RING_PAGES pages, a power of two). */
 BPF_RINGBUF_OUTPUT(responses, PR_RING_PAGES);
+/* Summaries written without waking intercept since its last wake-up (pyreplay_response.h). */
+BPF_ARRAY(response_silent, __u32, 1);
 /* Which responses to summarize: (source address, source port); address all zero = any. */
 BPF_HASH(response_rules, struct pr_target_key, __u8, PR_MAX_RULES);
 
@@ -62,13 +64,25 @@ static __always_inline int pr_rule_matches(const struct pr_response *r)
 
 static __always_inline void pr_submit(const struct pr_response *summary)
 {
+    __u32 zero = 0;
+    __u32 *silent = response_silent.lookup(&zero);
+    int quiet = silent && *silent < PR_SILENT_MAX && pr_quiet_summary(summary);
+    if (quiet && silent)
+        *silent += 1; /* before the reserve: a record reserved after this one sees it */
     struct pr_response *slot = responses.ringbuf_reserve(sizeof(struct pr_response));
     if (!slot) {
         pr_count(PR_CNT_LOST_RING_FULL);
         return;
     }
     __builtin_memcpy(slot, summary, sizeof(struct pr_response));
-    responses.ringbuf_submit(slot, 0);
+    __u64 flags = 0;
+    if (quiet) {
+        flags = BPF_RB_NO_WAKEUP;
+    } else if (silent && *silent) {
+        *silent = 0;
+        flags = BPF_RB_FORCE_WAKEUP;
+    }
+    responses.ringbuf_submit(slot, flags);
     pr_count(PR_CNT_SUBMITTED);
 }
 

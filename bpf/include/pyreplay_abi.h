@@ -24,6 +24,7 @@
 
 /* Limits (programs may lower them with -D, never raise the ring shard maximum). */
 #define PR_MAX_RINGS 8       /* ring buffers (worker shards) a capture program can feed */
+#define PR_SILENT_MAX 8      /* pure ACKs in a row a ring takes without waking its reader */
 #define PR_CAPTURE_LIMIT 131072 /* largest L3 copy: generic XDP sees GRO frames up to ~128 KiB */
 
 /* pr_response.opt_bits */

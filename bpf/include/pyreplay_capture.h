@@ -10,14 +10,13 @@
  * per ring sees whole sessions. Counts in the per-CPU array `pr_counters` (PR_CNT_*).
  *
  * Wake-ups: a pure ACK (ACK alone, no payload) is written without waking the reader
- * (BPF_RB_NO_WAKEUP): copy takes nothing from it that cannot wait for its next wake-up, and a
- * request's ACK to an earlier response is otherwise a wake-up per request. The ring's own rule
+ * (BPF_RB_NO_WAKEUP): copy takes nothing from it that cannot wait for its next wake-up, and the
+ * client's ACK of each response would otherwise be a wake-up per request. The ring's own rule
  * wakes the reader only for a record written while it had caught up, so after a silent record
- * nothing would wake it: `pr_silent` remembers, per ring, that one is waiting, and the next
- * other record forces the wake-up (BPF_RB_FORCE_WAKEUP). Two CPUs racing on the flag can cost
- * that wake-up; the reader then finds the record at its next timed wake-up (copy waits at most
- * 50 ms), which is the bound on how late a record is read.
- * Never changes, drops or redirects a packet: the including program returns PASS afterwards.
+ * nothing would wake it: `pr_silent` counts, per ring, the silent records since the last
+ * wake-up, and the next other record, or the PR_SILENT_MAX+1st pure ACK in a row, forces one
+ * (BPF_RB_FORCE_WAKEUP). Two CPUs racing on the count can cost that wake-up; the reader then
+ * finds the records at its next timed wake-up (copy waits at most 50 ms).
  *
  * Configuration (-D): PR_RINGS (1..PR_MAX_RINGS), PR_RING_PAGES (pages per ring, a power of
  * two), PR_CAPTURE_MAX (a power of two <= PR_CAPTURE_LIMIT), PR_NR_CPUS (possible CPUs: one
@@ -66,7 +65,7 @@ struct pr_scratch {
 BPF_HASH(pr_targets, struct pr_target_key, __u8, PR_MAX_TARGETS);
 BPF_PERCPU_ARRAY(pr_counters, __u64, PR_CNT_MAX);
 BPF_ARRAY(pr_scratch, struct pr_scratch, PR_NR_CPUS);
-BPF_ARRAY(pr_silent, __u32, PR_RINGS); /* 1: ring k holds a record written without a wake-up */
+BPF_ARRAY(pr_silent, __u32, PR_RINGS); /* records ring k took without a wake-up since the last */
 
 BPF_RINGBUF_OUTPUT(pr_ring0, PR_RING_PAGES);
 #if PR_RINGS > 1

@@ -22,6 +22,14 @@
  * a total length shorter than the headers is not a summary. Options are read like
  * parse_tcp_options(strict=False): stop at EOL or at the first malformed option, keep what was
  * read before. It returns 0 and fills *out when the packet is a summarizable IPv4/TCP segment.
+ *
+ * Wake-ups: a summary of a pure ACK (ACK alone, no payload, a window open) is written without
+ * waking intercept (BPF_RB_NO_WAKEUP), to go to copy with the next summary: the target's ACK
+ * of a request or of a FIN would otherwise cost intercept and copy a wake-up each. The
+ * programs count them in `response_silent` (before reserving, so a record reserved after one
+ * sees the count), and the next other summary, or the PR_SILENT_MAX+1st pure ACK in a row (an
+ * upload acked by the target: copy's window must move), forces the wake-up. A race between
+ * CPUs can leave a silent record for intercept's next timed wake-up (at most 50 ms).
  */
 #ifndef PYREPLAY_RESPONSE_H
 #define PYREPLAY_RESPONSE_H
@@ -155,6 +163,13 @@ static __always_inline int pr_summarize(PR_CTX *ctx, struct pr_response *out)
     out->payload_len = total - ihl - doff;
     pr_read_options(ctx, tcp_offset + 20, doff - 20, out);
     return 0;
+}
+
+/* A summary that may wait for the next one (see "Wake-ups" above). */
+static __always_inline int pr_quiet_summary(const struct pr_response *r)
+{
+    return (r->tcp_flags & 0x17) == 0x10 /* ACK; not SYN, FIN, RST */ && r->payload_len == 0
+        && r->window != 0;
 }
 
 #endif /* PYREPLAY_RESPONSE_H */

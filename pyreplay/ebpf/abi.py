@@ -28,6 +28,7 @@ PR_PKT_F_TRUNCATED = 1
 
 PR_MAX_RINGS = 8
 PR_CAPTURE_LIMIT = 131072
+PR_SILENT_MAX = 8  # pure ACKs in a row a ring takes without waking its reader
 
 PR_OPT_MSS = 1
 PR_OPT_WSCALE = 2

@@ -35,6 +35,10 @@ from pyreplay.runtime.response_sources import open_response_sources
 
 log = logging.getLogger("pyreplay.intercept")
 PEER_MESSAGES = frozenset({Hello, Register, Unregister, Bye})
+# The longest wait. It bounds how late a summary the BPF ring took without waking us is sent
+# (a pure ACK waits for the next summary; a race can leave it for this timeout:
+# bpf/include/pyreplay_response.h), so keep it well under copy's shortest retransmission timeout.
+IDLE_WAIT = 0.05
 
 
 @dataclass
@@ -126,7 +130,7 @@ class Intercept:
     def _timeout(self) -> float:
         deadlines = [d for p in self.peers.values() if (d := p.batcher.next_deadline()) is not None]
         if not deadlines:
-            return 0.2
+            return IDLE_WAIT
         return max(0.0, min(deadlines) - self.clock())
 
     def step(self, timeout: float) -> None:

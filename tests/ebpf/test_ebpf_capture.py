@@ -7,8 +7,6 @@ from __future__ import annotations
 import errno
 import random
 import struct
-import threading
-import time
 
 import pytest
 
@@ -16,6 +14,8 @@ from pyreplay.backends.bpf_capture import CaptureProgram
 from pyreplay.ebpf import abi
 from pyreplay.ebpf.prog_test_run import prog_test_run
 from pyreplay.ebpf.ringbuf import RingConsumer
+
+from ring_wakeups import wakes
 
 pytestmark = pytest.mark.bpf
 PASS = {"xdp": 2, "tc": 0xFFFFFFFF}  # XDP_PASS; TC_ACT_UNSPEC (-1) as the kernel's u32
@@ -176,45 +176,22 @@ def test_rings_are_chosen_by_the_client_hash():
         prog.close()
 
 
-def sleeping_reader(consumer: RingConsumer, timeout: float):
-    """A thread asleep in ``consumer.wait(timeout)``; its ``woke`` event is set when poll()
-    returns. (poll() looks at the ring once more when
-    its time is up, so only the time tells a wake-up from a record that arrived silently.)"""
-    woke = threading.Event()
-
-    def wait() -> None:
-        consumer.wait(timeout)
-        woke.set()
-
-    reader = threading.Thread(target=wait)
-    reader.woke = woke
-    reader.start()
-    time.sleep(0.2)  # asleep in poll() by now
-    return reader
-
-
-def test_a_pure_ack_waits_silently_and_the_next_packet_wakes_the_reader(program):
+def test_pure_acks_wait_silently_until_another_packet_or_too_many_in_a_row(program):
     """A pure ACK does not wake a sleeping reader; the next other packet does, although the
-    ring then holds unread data (the ring's own rule would not wake it), and both records are
-    there, in order."""
+    ring then holds unread data (the ring's own rule would not wake it), and so does the
+    PR_SILENT_MAX+1st pure ACK in a row. Nothing is lost or reordered."""
     prog, consumer = program
     pure_ack = ipv4_tcp(payload=b"", flags=0x10)
     request = ipv4_tcp(payload=b"GET /next HTTP/1.1\r\n\r\n")
-    reader = sleeping_reader(consumer, timeout=10)
-    try:
-        run(prog, ethernet(pure_ack))
-        assert not reader.woke.wait(0.8) and consumer.pending_bytes() > 0
-        run(prog, ethernet(request))
-        assert reader.woke.wait(2)
-    finally:
-        reader.join(15)
+    send = lambda packet: lambda: run(prog, ethernet(packet))  # noqa: E731
+    assert wakes(consumer, send(pure_ack), send(request)) == [False, True]
     assert [abi.decode_packet(r).data for r in consumer.drain()] == [pure_ack, request]
+    in_a_row = [send(ipv4_tcp(payload=b"", flags=0x10, sport=40000 + k)) for k in range(abi.PR_SILENT_MAX + 1)]
+    assert wakes(consumer, *in_a_row) == [False] * abi.PR_SILENT_MAX + [True]
+    assert len(consumer.drain()) == abi.PR_SILENT_MAX + 1
     # a SYN, a FIN and an empty segment with RST are not pure ACKs: each wakes the reader
     for flags in (0x02, 0x11, 0x14):
-        reader = sleeping_reader(consumer, timeout=10)
-        run(prog, ethernet(ipv4_tcp(payload=b"", flags=flags)))
-        assert reader.woke.wait(2), hex(flags)
-        reader.join(15)
+        assert wakes(consumer, send(ipv4_tcp(payload=b"", flags=flags))) == [True], hex(flags)
         assert len(consumer.drain()) == 1
 
 

@@ -14,10 +14,13 @@ import pytest
 from pyreplay.backends.afpacket import strip_ethernet
 from pyreplay.backends.bpf_responses import BpfResponseCapture
 from pyreplay.packet.ring_summaries import summaries_from_records
+from pyreplay.ebpf import abi
 from pyreplay.ebpf.prog_test_run import prog_test_run
 from pyreplay.ebpf.response_filter import MatchRule, rule_matches
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.summary import summarize
+
+from ring_wakeups import wakes
 
 pytestmark = pytest.mark.bpf
 
@@ -184,3 +187,25 @@ def test_pool_and_rules_are_both_required_on_egress():
         assert signed(prog_test_run(capture.prog_fd, ethernet(0x0800, tcp_ip(sport=8081))).retval) == TC_ACT_UNSPEC
         assert prog_test_run(capture.prog_fd, ethernet(0x0800, tcp_ip())).retval == TC_ACT_REDIRECT
         assert len(capture._ring.drain(10)) == 1
+
+
+@pytest.mark.parametrize("hook", ["xdp", "tc-ingress", "tc-egress"])
+def test_pure_acks_wait_silently_until_another_summary_or_too_many_in_a_row(hook):
+    """The target's pure ACKs go to copy with its next summary: they do not wake intercept,
+    the next other summary does (the ring alone would not: it holds unread records then), and
+    so does the PR_SILENT_MAX+1st in a row (an upload the target only acks). A zero window, a
+    FIN, a SYN-ACK or an RST wakes it at once. Nothing is lost or reordered."""
+    pure_ack = tcp_ip(flags=0x10, payload=b"")
+    data = tcp_ip(seq=0xFFFFFF00)
+    with BpfResponseCapture((), RULES, hook=hook, pool=POOL if hook == "tc-egress" else ()) as capture:
+        consumer = capture._ring
+        send = lambda packet: lambda: prog_test_run(capture.prog_fd, ethernet(0x0800, packet))  # noqa: E731
+        assert wakes(consumer, send(pure_ack), send(data)) == [False, True]
+        assert [(s.flags, s.payload_len) for s in summaries_from_records(consumer.drain(10))] == [(0x10, 0), (0x18, 19)]
+        in_a_row = [send(tcp_ip(flags=0x10, payload=b"", ack=k)) for k in range(abi.PR_SILENT_MAX + 1)]
+        assert wakes(consumer, *in_a_row) == [False] * abi.PR_SILENT_MAX + [True]
+        assert [s.ack for s in summaries_from_records(consumer.drain(100))] == list(range(abi.PR_SILENT_MAX + 1))
+        for packet in (tcp_ip(flags=0x10, payload=b"", window=0), tcp_ip(flags=0x11, payload=b""),
+                       tcp_ip(flags=0x12, payload=b""), tcp_ip(flags=0x14, payload=b"")):
+            assert wakes(consumer, send(packet)) == [True], packet.hex()
+            assert len(consumer.drain(10)) == 1
