@@ -15,6 +15,9 @@ intercept on the assistant) and runs, in the online namespace:
 CPU per 10k requests leaves out the fixed start-up (a ``-u 1`` dry run: interpreter, imports,
 loading the capture), reported separately.
 
+``--target-server nginx`` answers with nginx (one worker) instead of the lab's Python server,
+which tops out near 4k requests/s on this VM: burn's own limit then shows.
+
 Run as root from the repository: ``.venv/bin/python scripts/bench_burn.py [--markdown docs/benchmarks.md]``
 (``--markdown`` appends a section). Every wait is bounded; the lab is always torn down.
 """
@@ -26,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
@@ -35,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pyreplay.lab.nginx import start_nginx  # noqa: E402
 from pyreplay.lab.requestlog import read_log  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, lab  # noqa: E402
@@ -96,13 +101,20 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=20000)
     ap.add_argument("--concurrent", type=int, default=10000)
     ap.add_argument("--hold", type=float, default=8.0, help="seconds the comet run holds its connections")
+    ap.add_argument("--target-server", choices=("python", "nginx"), default="python",
+                    help="the target: the lab's Python server (default) or nginx")
     ap.add_argument("--markdown", type=Path, help="append the results as a section to this file")
     opts = ap.parse_args()
     results: dict[str, dict] = {}
     with lab() as the_lab:
         pcap = the_lab.workdir / "bench.pcap"
         synthetic_capture(pcap, opts.sessions)
-        target = start_http_server(the_lab, "target", TARGET_PORT)
+        if opts.target_server == "nginx":
+            nginx = start_nginx(the_lab, "target", TARGET_PORT, keepalive=False)
+            target_requests = lambda: len(nginx.requests())  # noqa: E731
+        else:
+            target = start_http_server(the_lab, "target", TARGET_PORT)
+            target_requests = lambda: len(read_log(target.log_path))  # noqa: E731
         log = the_lab.workdir / "intercept.log"
         intercept = the_lab.spawn("assistant", [PY, "-m", "pyreplay.cli", "intercept", "-i", "lab0", "-F",
                                                 f"tcp and src port {TARGET_PORT}", "-l", str(log)])
@@ -111,6 +123,8 @@ def main() -> int:
             if intercept.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"intercept did not start: {log.read_text() if log.exists() else ''}")
             time.sleep(0.05)
+        method = re.search(r"capturing on \S+ \(([^)]*)\)", log.read_text())
+        opts.intercept_method = method.group(1) if method else "?"
 
         def one(name: str, args: list[str], timeout: float = 300) -> dict:
             report = the_lab.workdir / f"{name}.json"
@@ -120,10 +134,10 @@ def main() -> int:
                   f"wall {usage.wall:.2f}s\n{out}", flush=True)
             return {"usage": usage, "report": doc}
 
-        before = len(read_log(target.log_path))
+        before = target_requests()
         results["throughput"] = one("throughput", ["-u", str(opts.users), "-i", "1000000", "-a", "1000"])
         time.sleep(1.0)
-        results["throughput"]["target_requests"] = len(read_log(target.log_path)) - before
+        results["throughput"]["target_requests"] = target_requests() - before
         time.sleep(2.0)
         results["small"] = one("small", ["-u", "100", "--comet", "--duration", str(opts.hold), "-i", "1000000"])
         results["concurrency"] = one("concurrency", ["-u", str(opts.concurrent), "--comet", "--duration",
@@ -154,12 +168,14 @@ def render(results: dict, opts) -> str:
     open_conns = cr.get("outcomes", {}).get("open_at_end", 0)
     rss_per_10k = (c["usage"].maxrss_mb - s["usage"].maxrss_mb) / max(1, open_conns) * 10_000
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    target_flag = "" if opts.target_server == "python" else f" --target-server {opts.target_server}"
+    target_name = "Python h11" if opts.target_server == "python" else "nginx (one worker)"
     return "\n".join([
-        f"## burn (TCPBurn) — {now}",
+        f"## burn (TCPBurn){'' if opts.target_server == 'python' else ', nginx target'} — {now}",
         "",
-        f"`sudo .venv/bin/python scripts/bench_burn.py --markdown docs/benchmarks.md` "
+        f"`sudo .venv/bin/python scripts/bench_burn.py{target_flag} --markdown docs/benchmarks.md` "
         f"({opts.users:,} users over a {opts.sessions:,}-session synthetic capture of short HTTP GETs; "
-        f"lab: Python h11 target server, AF_PACKET intercept on the assistant; {platform.machine()}, "
+        f"lab: {target_name} target server, {opts.intercept_method} intercept on the assistant; {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()})",
         "",
         "| measure | value |",
