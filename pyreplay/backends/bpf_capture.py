@@ -13,7 +13,9 @@ Contract:
   program (``AttachError``, EBUSY) and leaves nothing attached when any interface fails.
   ``drain(limit)`` returns captured L3 packets (copies); records cut at the capture limit are
   not returned (counted in ``truncated_records``: a cut request would corrupt the replay).
-  ``fileno()`` is ring 0's fd (readable when records wait). ``losses()`` is loss by stage.
+  ``fileno()`` is ring 0's fd (readable when records wait), but a pure ACK wakes nobody (it
+  waits for the next packet, bpf/include/pyreplay_capture.h): drain after every wait.
+  ``losses()`` is loss by stage.
 - ``CaptureSetupError`` says in one line why a method cannot work here (compile, load, attach).
 """
 

@@ -14,7 +14,9 @@ Contract:
 - Attach is through kernel-owned links only (``pyreplay.ebpf.link``): XDP generic mode by
   default, tcx for tc. A SIGKILL detaches; ``close()`` (or leaving the ``with`` block) detaches,
   unmaps the ring and unloads the program. A failure in ``__init__`` releases what was built.
-- ``fileno()`` is pollable (the ring's map fd); ``drain(limit)`` returns up to ``limit``
+- ``fileno()`` is pollable (the ring's map fd), but a pure ACK's summary wakes nobody (it
+  waits for the next): ``pending()`` says records wait, to be asked after every wait, timeouts
+  included; ``drain(limit)`` returns up to ``limit``
   summaries in ring order; ``kernel_drops()`` returns the records lost to a full ring since the
   previous call; ``counters()`` the program's per-CPU counters summed, by name.
 - Errors: ``loader.CompileError``, ``link.AttachError`` (an OSError), ``ImportError`` (no bcc),
@@ -132,6 +134,11 @@ class BpfResponseCapture:
         if not records:
             return []
         return summaries_from_records(records)
+
+    def pending(self) -> bool:
+        """Records are waiting in the ring; poll it after each wait: a pure ACK's summary is
+        written without a wake-up (bpf/include/pyreplay_response.h)."""
+        return self._ring.pending_bytes() > 0
 
     def kernel_drops(self) -> int:
         lost = self.counters()["lost_ring_full"]

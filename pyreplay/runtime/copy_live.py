@@ -4,7 +4,8 @@ the summary and exit.
 
 The loop: wait on the capture and intercept fds until the next session deadline (at most
 ``IDLE_WAIT``) → drain at most ``CAPTURED_PER_ITERATION`` captured packets into ``Replay`` →
-responses → due ticks → ``Outbox.flush()`` (notices first, then packets). A full batch means
+responses → due ticks → ``Outbox.flush()`` (notices first, then packets; Unregisters wait for a Register or for the
+once-a-second release, see ``runtime.outbox``). A full batch means
 more is waiting, so the next wait is zero. ``stop()`` ends capture; sessions still open get up
 to ``drain_seconds`` to finish, then are reset (as the original does at exit). Sessions already
 open when capture starts get a faked handshake unless ``-O`` (the session engine does that).
@@ -65,7 +66,7 @@ class LiveCopy:
         except BaseException:
             self.close()
             raise
-        self.outbox = Outbox(self.emitter, self.intercepts)
+        self.outbox = Outbox(self.emitter, self.intercepts, hold_unregisters=True)
         self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
 
     def stop(self) -> None:
@@ -104,6 +105,7 @@ class LiveCopy:
                     log.info("%s", self.stats_line())
                 if now >= next_memory_check:
                     next_memory_check = now + 1.0
+                    self.outbox.release_unregisters()
                     if self.memory.exceeded():
                         break
                 if len(packets) >= CAPTURED_PER_ITERATION:
@@ -129,6 +131,7 @@ class LiveCopy:
                 intercepts.reconnect_due(clock(), replay.registrations)
             replay.shutdown(clock())
             self.outbox.flush()
+            self.outbox.release_unregisters()
         finally:
             self.close()
         return self.summary()

@@ -141,6 +141,11 @@ class Intercept:
                 self._on_capture(key.fileobj)
             else:
                 self._on_peer(key.data, events)
+        for capture in self.captures:
+            # summaries a BPF ring took without waking us (pure ACKs: they wait for the next
+            # one, bpf/include/pyreplay_response.h); epoll does not report them on a timeout
+            if capture.pending():
+                self._on_capture(capture)
         now = self.clock()
         for peer in list(self.peers.values()):
             frame = peer.batcher.flush_due(now)

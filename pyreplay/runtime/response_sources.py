@@ -2,6 +2,7 @@
 
 Contract:
 - A response source has ``ifname``, ``method``, ``fileno()`` (poll it for reading),
+  ``pending()`` (summaries wait that woke nobody: ask after every wait),
   ``drain(limit) -> list[ResponseSummary]``, ``kernel_drops()`` (losses since the last call),
   ``not_tcp`` (captured packets that were no summarizable IPv4/TCP segment) and ``close()``.
   Two kinds: ``AfPacketResponses`` (AF_PACKET + libpcap's classic BPF, summarized in Python)
@@ -55,6 +56,10 @@ class AfPacketResponses:
             except PacketError:
                 self.not_tcp += 1
         return out
+
+    def pending(self) -> bool:
+        """False: the socket wakes its reader for every packet (see BpfResponseCapture)."""
+        return False
 
     def kernel_drops(self) -> int:
         return self._capture.kernel_drops()

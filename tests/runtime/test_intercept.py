@@ -1,5 +1,6 @@
 """intercept in the lab: the target's SYN-ACK to a fake client, routed to the assistant, reaches
-the copy process that registered that client; a garbage peer is closed, others keep working."""
+the copy process that registered that client, and so does a pure ACK nothing follows; a garbage
+peer is closed, others keep working."""
 
 import json
 import subprocess
@@ -44,6 +45,19 @@ def test_syn_ack_reaches_the_registered_copy_process(intercept_lab):
     assert (first["src"], first["sport"]) == (HOST_ADDRESSES["target"], TARGET_PORT)
     assert (first["dst"], first["dport"]) == ("198.19.0.5", 40001)
     assert first["flags"] & 0x12 == 0x12 and first["ack"] == 1001
+
+
+def test_a_pure_ack_nothing_follows_still_reaches_copy(intercept_lab):
+    """The target's ACK of a partial request is its last packet: the BPF ring takes it without
+    waking intercept (it waits for the next summary), and intercept must still pass it on at
+    its next timed wake-up (50 ms), not only when another summary comes."""
+    the_lab, _, _ = intercept_lab
+    summaries = probe(the_lab, 40003, "partial")
+    partial_end = 1001 + len(b"GET /half HTTP/1.1\r\n")
+    acks = [s for s in summaries if s["ack"] == partial_end]
+    assert acks, summaries
+    assert acks[0]["flags"] == 0x10 and acks[0]["payload_len"] == 0  # a pure ACK, as meant
+    assert acks[0]["after"] < 1.0, acks
 
 
 def test_garbage_peer_is_closed_and_others_are_served(intercept_lab):
