@@ -17,7 +17,8 @@ connections/s and the lab's Python online server near 2k: ``--online-server ngin
 on the online host instead (one process, config and access log in the lab's workdir, keep-alive
 off in short mode, started and stopped by pid for each row; its log read by
 ``pyreplay.lab.nginxlog``), so wrk can offer ~10k short connections/s. The target stays the
-lab's Python server with its exact log.
+lab's Python server with its exact log. ``--syscalls`` adds a table of copy's and intercept's
+waits (wake-ups), sends and channel reads per request during each row's load (``perf stat``).
 
 Run as root: ``.venv/bin/python scripts/bench_live.py --markdown docs/benchmarks.md`` appends or
 replaces only its own section ("## Live copy"); with ``--online-server nginx`` only its own
@@ -48,7 +49,7 @@ from pyreplay.lab.replay_lab import PY, TRANSFER, with_prefix  # noqa: E402
 from pyreplay.lab.requestlog import compare  # noqa: E402
 from pyreplay.lab.services import ONLINE_PORT, TARGET_PORT, HttpServer, start_http_server  # noqa: E402
 from pyreplay.lab.topology import HOST_ADDRESSES, Lab, lab  # noqa: E402
-from pyreplay.lab.usage import Reaped, cpu_so_far, perf_attached, reap  # noqa: E402
+from pyreplay.lab.usage import Reaped, cpu_so_far, perf_attached, reap, syscalls_counted  # noqa: E402
 from pyreplay.lab.wrk import numbered_requests_script, parse_summary, wrk_argv  # noqa: E402
 
 SECTION = "## Live copy"
@@ -74,6 +75,8 @@ class Row:
     target_cpu_10k: float = 0.0  # the target server's CPU from the load's start to copy's stop
     copy_sys_share: float = 0.0  # kernel share of the tool's whole CPU (start-up included)
     intercept_sys_share: float = 0.0
+    copy_syscalls: dict[str, int] | None = None  # --syscalls: counts during the load (usage.SYSCALLS)
+    intercept_syscalls: dict[str, int] | None = None
 
 
 def sys_share(cost: Reaped) -> float:
@@ -94,6 +97,7 @@ class Bench:
     wrk_threads: int = 1
     copy_ring_mb: int = 0  # 0: copy's default ring (16 MiB); else copy -B this many MiB
     perf_dir: Path | None = None  # --perf DIR: perf record copy and intercept during the load
+    count_syscalls: bool = False  # --syscalls: perf stat their waits and sends during the load
 
 
 def engine_build() -> str:
@@ -107,7 +111,7 @@ def start_bench(the_lab: Lab, a: argparse.Namespace) -> Bench:
     target = start_http_server(the_lab, "target", TARGET_PORT)
     online = start_http_server(the_lab, "online", ONLINE_PORT) if a.online_server == "python" else None
     return Bench(the_lab, target, online, a.method, a.catch_up_quiet, a.catch_up_max, a.wrk_threads, a.copy_ring_mb,
-                 a.perf.resolve() if a.perf else None)
+                 a.perf.resolve() if a.perf else None, getattr(a, "syscalls", False))
 
 
 @contextlib.contextmanager
@@ -206,6 +210,7 @@ def wait_for_catch_up(log: Path, since: float, quiet_s: float, max_s: float, pol
 def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: int, tag: str,
             base: tuple[float, float] = (0.0, 0.0), wrk_seconds: float = 0.0) -> Row:
     prefix, cost = f"/{tag}", {}
+    syscalls: dict[str, dict[str, int]] = {"copy": {}, "intercept": {}}
     with online_server(bench, mode, tag, cost) as online:
         intercept, copy = start_tools(bench, tag)
         target_cpu_before = cpu_so_far(bench.target.process.pid)
@@ -213,6 +218,9 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
             if bench.perf_dir is not None:
                 for name, proc in (("copy", copy), ("intercept", intercept)):
                     profiling.enter_context(perf_attached(proc.pid, bench.perf_dir / f"{name}-{tag}.perf"))
+            if bench.count_syscalls:
+                for name, proc in (("copy", copy), ("intercept", intercept)):
+                    profiling.enter_context(syscalls_counted(proc.pid, syscalls[name]))
             if wrk_seconds:
                 load = run_wrk(bench, mode, concurrency, wrk_seconds, prefix)
             else:
@@ -232,7 +240,9 @@ def run_one(bench: Bench, mode: str, rate: float, requests: int, concurrency: in
                max(0.0, intercept_cost.cpu - base[1]) * per10k, losses.group(1) if losses else "?",
                copy_cost.maxrss_mb, intercept_cost.maxrss_mb,
                None if online_cpu is None else online_cpu * per10k, target_cpu * per10k,
-               sys_share(copy_cost), sys_share(intercept_cost))
+               sys_share(copy_cost), sys_share(intercept_cost),
+               syscalls["copy"] if bench.count_syscalls else None,
+               syscalls["intercept"] if bench.count_syscalls else None)
 
 
 def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, float], server: str,
@@ -262,6 +272,23 @@ def markdown(rows: list[Row], method: str, requests: int, base: tuple[float, flo
                      f"{r.copy_cpu_10k:.2f} ({r.copy_sys_share:.0%} sys) | "
                      f"{r.intercept_cpu_10k:.2f} ({r.intercept_sys_share:.0%} sys) | {r.ring_losses} | {r.copy_rss_mb:.0f} | "
                      f"{r.intercept_rss_mb:.0f} |" + (f" {r.online_cpu_10k or 0:.2f} | {r.target_cpu_10k:.2f} |" if nginx else ""))
+    counted = [r for r in rows if r.copy_syscalls is not None and r.requests]
+    if counted:
+        lines += ["", "System calls during the load, per request (`--syscalls`: `perf stat` on the syscall "
+                  "tracepoints): waits are `select`/`epoll_wait` calls (each a wake-up when it blocks), sends "
+                  "are `sendto` (packets to the target and channel writes for copy, channel writes for "
+                  "intercept), reads are `recvfrom` (channel reads).", "",
+                  "| mode | offered req/s | copy waits | copy sends | copy reads | intercept waits | intercept sends | intercept reads |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in counted:
+            offered = "max (wrk)" if r.offered == 0 else f"{r.offered:.0f}"
+            c, i = r.copy_syscalls, r.intercept_syscalls or {}
+
+            def per(counts: dict[str, int], *names: str) -> str:
+                return f"{sum(counts.get(n, 0) for n in names) / r.requests:.2f}"
+            lines.append(f"| {r.mode} | {offered} | {per(c, 'pselect6', 'epoll_wait')} | {per(c, 'sendto')} | "
+                         f"{per(c, 'recvfrom')} | {per(i, 'pselect6', 'epoll_wait')} | {per(i, 'sendto')} | "
+                         f"{per(i, 'recvfrom')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -317,6 +344,8 @@ def main() -> int:
                    help="copy -B: its capture ring in MiB, a power of two (0: copy's default, 16 MiB)")
     p.add_argument("--perf", type=Path, help="perf record copy and intercept during each row's load into "
                    "DIR/{copy,intercept}-ROW.perf (their CPU figures then include perf's sampling)")
+    p.add_argument("--syscalls", action="store_true",
+                   help="count copy's and intercept's waits, sends and reads during each row's load (perf stat)")
     p.add_argument("--markdown", type=Path)
     a = p.parse_args()
     if a.perf:

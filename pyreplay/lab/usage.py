@@ -6,7 +6,9 @@ passed), sets ``proc.returncode`` and returns its ``Reaped`` cost. ``cpu_so_far(
 user+sys CPU-s a running process has used (0.0 once it is gone), for servers that outlive a
 measurement. ``perf_attached(pid, out)`` samples a running process with ``perf record``
 (DWARF call stacks, so compiled code and the kernel show) until the block ends, for profiling a
-benchmark row without changing how the tool is started.
+benchmark row without changing how the tool is started. ``syscalls_counted(pid, into)`` counts
+the ``SYSCALLS`` a running process makes until the block ends (``perf stat`` on the syscall
+tracepoints; counts, not samples, so the process pays almost nothing for it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -74,3 +77,36 @@ def perf_attached(pid: int, out: Path, frequency: int = 1000) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+# waits (a wake-up each when they block), packets and channel writes, channel reads
+SYSCALLS = ("pselect6", "epoll_wait", "sendto", "recvfrom")
+
+
+@contextlib.contextmanager
+def syscalls_counted(pid: int, into: dict[str, int]) -> Iterator[None]:
+    """Count the ``SYSCALLS`` ``pid`` makes during the block into ``into`` (name -> count)."""
+    with tempfile.NamedTemporaryFile("r", prefix="perf-stat-", suffix=".csv") as out:
+        events = ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS)
+        proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", events, "-p", str(pid), "-o", out.name],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+            into.update(parse_perf_stat(out.read()))
+
+
+def parse_perf_stat(text: str) -> dict[str, int]:
+    """``perf stat -x ,`` output -> {syscall name: count}; events perf could not count are left out."""
+    counts = {}
+    for line in text.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[0].isdigit() and fields[2].startswith("syscalls:sys_enter_"):
+            counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
+    return counts

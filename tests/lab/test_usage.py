@@ -1,11 +1,12 @@
 """reap: a finished process's CPU and exit code; a process outliving its timeout is killed;
-cpu_so_far: a running process's CPU; perf_attached: perf record of a running process."""
+cpu_so_far: a running process's CPU; perf_attached: perf record of a running process;
+syscalls_counted: perf stat of a running process's waits and sends."""
 
 import subprocess
 import sys
 import time
 
-from pyreplay.lab.usage import cpu_so_far, perf_attached, reap
+from pyreplay.lab.usage import cpu_so_far, parse_perf_stat, perf_attached, reap, syscalls_counted
 
 
 def test_reap_reports_cpu_and_exit_code():
@@ -47,3 +48,33 @@ def test_perf_attached_samples_a_running_process(tmp_path):
                             timeout=60)
     pids = script.stdout.split()
     assert len(pids) > 50 and set(pids) == {str(proc.pid)}
+
+
+def test_syscalls_counted_counts_a_running_process_s_waits_and_sends():
+    """40 selects that time out and 25 UDP sends, made after the counting started."""
+    script = ("import select, socket, sys, time\n"
+              "sys.stdin.readline()\n"
+              "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "for _ in range(40): select.select([], [], [], 0.001)\n"
+              "for _ in range(25): s.sendto(b'x', ('127.0.0.1', 9))\n"
+              "print('done', flush=True)\n"
+              "time.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    counts: dict[str, int] = {}
+    try:
+        with syscalls_counted(proc.pid, counts):
+            time.sleep(1.0)  # perf is attached by now
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "done\n"
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert counts["pselect6"] == 40 and counts["sendto"] == 25
+    assert counts["epoll_wait"] == 0
+
+
+def test_parse_perf_stat_keeps_counted_syscalls_only():
+    text = ("# started on ...\n\n12135,,syscalls:sys_enter_pselect6,1352,100.00,,\n"
+            "<not counted>,,syscalls:sys_enter_epoll_wait,0,100.00,,\n5,,task-clock,1,100.00,,\n")
+    assert parse_perf_stat(text) == {"pselect6": 12135}
