@@ -64,10 +64,9 @@ def perf_record_argv(out: Path, frequency: int = 1000) -> list[str]:
 
 
 @contextlib.contextmanager
-def perf_attached(pid: int, out: Path, frequency: int = 1000) -> Iterator[None]:
-    """``perf record -p pid`` into ``out`` for the duration of the block (stopped with SIGINT)."""
-    proc = subprocess.Popen([*perf_record_argv(out, frequency), "-p", str(pid)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _perf_running(argv: list[str]) -> Iterator[None]:
+    """A perf command for the duration of the block, stopped with SIGINT (it then writes out)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield
     finally:
@@ -79,6 +78,11 @@ def perf_attached(pid: int, out: Path, frequency: int = 1000) -> Iterator[None]:
             proc.wait(5)
 
 
+def perf_attached(pid: int, out: Path, frequency: int = 1000):
+    """``perf record -p pid`` into ``out`` for the duration of the block (a context manager)."""
+    return _perf_running([*perf_record_argv(out, frequency), "-p", str(pid)])
+
+
 # waits (a wake-up each when they block), packets and channel writes, channel reads
 SYSCALLS = ("pselect6", "epoll_wait", "sendto", "recvfrom")
 
@@ -88,17 +92,10 @@ def syscalls_counted(pid: int, into: dict[str, int]) -> Iterator[None]:
     """Count the ``SYSCALLS`` ``pid`` makes during the block into ``into`` (name -> count)."""
     with tempfile.NamedTemporaryFile("r", prefix="perf-stat-", suffix=".csv") as out:
         events = ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS)
-        proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", events, "-p", str(pid), "-o", out.name],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            yield
+            with _perf_running(["perf", "stat", "-x", ",", "-e", events, "-p", str(pid), "-o", out.name]):
+                yield
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
             into.update(parse_perf_stat(out.read()))
 
 
