@@ -4,9 +4,9 @@ the summary and exit.
 
 The loop: wait on the capture and intercept fds until the next session deadline (at most
 ``IDLE_WAIT``) → drain at most ``CAPTURED_PER_ITERATION`` captured packets into ``Replay`` →
-responses → due ticks → ``Outbox.flush()`` (notices first, then packets; Unregisters wait for a Register or for the
-once-a-second release, see ``runtime.outbox``). A full batch means
-more is waiting, so the next wait is zero. ``stop()`` ends capture; sessions still open get up
+responses → due ticks → ``Outbox.flush()`` (notices first, then packets; Unregisters wait for a
+Register or the once-a-second release, see ``runtime.outbox``). A full batch means more is
+waiting, so the next wait is zero. ``stop()`` ends capture; sessions still open get up
 to ``drain_seconds`` to finish, then are reset (as the original does at exit). Sessions already
 open when capture starts get a faked handshake unless ``-O`` (the session engine does that).
 ``stats_interval`` > 0 logs one line of sessions, requests, responses and capture losses, and
