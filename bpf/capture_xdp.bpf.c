@@ -17,6 +17,7 @@
 #include <uapi/linux/tcp.h>
 
 #include "pyreplay_capture.h"
+#include "pyreplay_wakeup.h"
 
 #define PR_LOAD_BYTES bpf_xdp_load_bytes
 
@@ -43,17 +44,7 @@ static __always_inline int pr_target_match(__be32 daddr, __u16 dport)
 static __always_inline __u64 pr_wakeup_flags(__u32 shard, int pure_ack)
 {
     __u32 *silent = pr_silent.lookup(&shard);
-    if (!silent)
-        return 0;
-    if (pure_ack && *silent < PR_SILENT_MAX) {
-        *silent += 1;
-        return BPF_RB_NO_WAKEUP;
-    }
-    if (*silent) {
-        *silent = 0;
-        return BPF_RB_FORCE_WAKEUP;
-    }
-    return 0;
+    return pr_silent_flags(silent, pr_silent_note(silent, pure_ack));
 }
 
 static __always_inline int pr_ring_output(__u32 shard, void *record, __u64 size, __u64 flags)

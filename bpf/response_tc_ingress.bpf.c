@@ -25,6 +25,7 @@
 #define PR_FRAME_LEN(ctx) ((ctx)->len)
 #define PR_IFINDEX(ctx) ((ctx)->ifindex)
 #include "pyreplay_response.h"
+#include "pyreplay_wakeup.h"
 
 #ifndef PR_RING_PAGES
 #define PR_RING_PAGES 1024
@@ -65,23 +66,14 @@ static __always_inline void pr_submit(const struct pr_response *summary)
 {
     __u32 zero = 0;
     __u32 *silent = response_silent.lookup(&zero);
-    int quiet = silent && *silent < PR_SILENT_MAX && pr_quiet_summary(summary);
-    if (quiet && silent)
-        *silent += 1; /* before the reserve: a record reserved after this one sees it */
+    int quiet = pr_silent_note(silent, pr_quiet_summary(summary)); /* before the reserve */
     struct pr_response *slot = responses.ringbuf_reserve(sizeof(struct pr_response));
     if (!slot) {
         pr_count(PR_CNT_LOST_RING_FULL);
         return;
     }
     __builtin_memcpy(slot, summary, sizeof(struct pr_response));
-    __u64 flags = 0;
-    if (quiet) {
-        flags = BPF_RB_NO_WAKEUP;
-    } else if (silent && *silent) {
-        *silent = 0;
-        flags = BPF_RB_FORCE_WAKEUP;
-    }
-    responses.ringbuf_submit(slot, flags);
+    responses.ringbuf_submit(slot, pr_silent_flags(silent, quiet));
     pr_count(PR_CNT_SUBMITTED);
 }
 
