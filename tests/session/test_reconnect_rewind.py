@@ -45,6 +45,16 @@ def data(out):
     return [(seg.seq, seg.payload) for seg in sent(out) if seg.payload]
 
 
+def r1_answered_alone() -> Playbook:
+    """R1 sent, acked and answered as long as online; nothing captured after it yet."""
+    pb = Playbook()
+    pb.open_with_syn()
+    pb.client(cseg(O1, A1, payload=R1))
+    pb.target(resp(T1, O2), at=pb.now + 0.01)
+    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    return pb
+
+
 def after_r1_answered(**config) -> Playbook:
     """R1 sent and answered as long as online; R2 and R3 captured; R2 goes at once."""
     pb = Playbook(**config)
@@ -156,11 +166,7 @@ def test_request_cut_by_the_target_ack_is_resent_from_its_start():
 def test_request_whose_rest_is_not_captured_yet_starts_whole_on_the_new_connection():
     """The target closes after acking R2's first segment, before R2's second was captured: the
     new connection starts at R2's first byte, and the second segment follows it there."""
-    pb = Playbook()
-    pb.open_with_syn()
-    pb.client(cseg(O1, A1, payload=R1))
-    pb.target(resp(T1, O2), at=pb.now + 0.01)
-    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    pb = r1_answered_alone()
     pb.tick(pb.now + 1.0)  # quiet period: R1 answered
     assert data(pb.client(cseg(O2, A2, payload=R2A))) == [(s(O2), R2A)]
     pb.target(resp(T1 + RESP[1], O2B), at=pb.now + 0.01)
@@ -207,11 +213,7 @@ def test_pipelined_requests_answered_in_full_then_reset_are_not_resent():
 
 
 def test_everything_answered_then_fin_resends_nothing():
-    pb = Playbook()
-    pb.open_with_syn()
-    pb.client(cseg(O1, A1, payload=R1))
-    pb.target(resp(T1, O2), at=pb.now + 0.01)
-    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    pb = r1_answered_alone()
     pb.tick(pb.now + 1.0)
     assert pb.session.phase is Phase.ESTABLISHED and pb.session._stream.retained_bytes == 0
     out = pb.target(resp(T1 + RESP[1], O2, flags=FIN | ACK), at=pb.now + 0.01)
@@ -227,11 +229,7 @@ def test_everything_answered_then_fin_with_no_tick_between_resends_nothing():
     """Nothing waited on R1's response, so no timer marked it complete (the delayed ACK's tick
     came before the quiet period was over): the FIN a second later finds it complete all the
     same, since the session decides a pending completion first, as of each event."""
-    pb = Playbook()
-    pb.open_with_syn()
-    pb.client(cseg(O1, A1, payload=R1))
-    pb.target(resp(T1, O2), at=pb.now + 0.01)
-    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    pb = r1_answered_alone()
     assert brief(pb.advance_to_deadline()) == [("ACK", s(O2), s(T1 + RESP[1]))]
     assert pb.session.phase is Phase.AWAITING_RESPONSE and pb.session.next_deadline() > pb.now + 60
     out = pb.target(resp(T1 + RESP[1], O2, flags=FIN | ACK), at=pb.now + 1.0)
@@ -297,11 +295,7 @@ def test_the_reset_of_a_request_that_crossed_the_fin_does_not_refuse_the_new_con
 
 
 def test_target_rst_with_nothing_unanswered_and_nothing_left_ends_the_session():
-    pb = Playbook()
-    pb.open_with_syn()
-    pb.client(cseg(O1, A1, payload=R1))
-    pb.target(resp(T1, O2), at=pb.now + 0.01)
-    pb.respond(0, RESP[1], O2, at=pb.now + 0.005)
+    pb = r1_answered_alone()
     pb.tick(pb.now + 1.0)
     out = pb.target(resp(T1 + RESP[1], O2, flags=RST | ACK), at=pb.now + 0.01)
     assert brief(out) == [("unregister",), ("finished", "target_reset")]
