@@ -62,6 +62,16 @@ MODULES = (
     "pyreplay.runtime.replay",
     "pyreplay.burn.index",
     "pyreplay.burn.scheduler",
+    "pyreplay.ebpf.ringbuf",
+    "pyreplay.channel.codec",
+    "pyreplay.backends.channel_tcp",
+    "pyreplay.backends.emit",
+    "pyreplay.backends.bpf_capture",
+    "pyreplay.backends.bpf_responses",
+    "pyreplay.runtime.copy",
+    "pyreplay.runtime.copy_live",
+    "pyreplay.runtime.intercept",
+    "pyreplay.runtime.burn",
 )
 
 _status = "pure Python (not selected yet)"

@@ -54,7 +54,7 @@ fi
 # The per-packet core compiled with mypyc (about 2x less CPU); rebuilt whenever a source changed.
 # pyreplay uses it only while it matches the sources (pyreplay/compiled.py), else plain Python.
 if ! .venv/bin/python -c 'import sys, pyreplay.compiled as c; sys.exit(not c.is_compiled())' 2>/dev/null; then
-    echo "setup: compiling the per-packet core with mypyc (about a minute)"
+    echo "setup: compiling the per-packet core with mypyc (about two minutes)"
     .venv/bin/python scripts/build_engine.py --quiet ||
         echo "setup: compiling failed; pyreplay runs as plain Python (correct, slower)" >&2
 fi

@@ -26,6 +26,7 @@ import logging
 import mmap
 from collections.abc import Iterable, Sequence
 
+from pyreplay.backends.errors import CaptureSetupError
 from pyreplay.ebpf import abi
 
 log = logging.getLogger("pyreplay.capture")
@@ -35,10 +36,6 @@ DEFAULT_RING_BYTES = 16 * 1024 * 1024
 DEFAULT_CAPTURE_MAX = abi.PR_CAPTURE_LIMIT
 _TRUNCATED = abi.PR_PKT_F_TRUNCATED
 _HEADER = abi.PACKET_HEADER.size
-
-
-class CaptureSetupError(RuntimeError):
-    """A BPF capture method cannot work here; the text says why in one line."""
 
 
 def possible_cpus() -> int:

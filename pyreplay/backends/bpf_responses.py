@@ -28,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pyreplay.ebpf import abi
 from pyreplay.ebpf.response_filter import MatchRule
@@ -81,8 +82,8 @@ class BpfResponseCapture:
         self.ifname = ",".join(self.ifnames)
         self.method = {"xdp": f"xdp-{xdp_mode}", "tc-ingress": "tcx-ingress", "tc-egress": "tcx-egress"}[hook]
         self._links: list = []
-        self._ring = None
-        self._compiled = None
+        self._ring: Any = None  # a RingConsumer once open
+        self._compiled: Any = None  # bcc's BPF object
         self._lost_seen = 0
         try:
             self._open(rules, pool, drop, xdp_mode, ring_pages)

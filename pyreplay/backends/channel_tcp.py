@@ -4,13 +4,16 @@
 returns decoded messages (raising ``ChannelClosed`` on EOF and ``ChannelError`` on garbage),
 ``send(frame)`` queues and writes what the socket takes, ``flush()`` writes more when the
 selector says writable. ``ChannelListener`` accepts copy/burn connections for intercept;
-``connect_channel`` opens one from copy/burn and sends our Hello.
+``connect_channel`` opens one from copy/burn and sends our Hello. ``ChannelLink`` is what copy
+and burn use of a connection (tests hand them stand-ins through their ``connect`` argument).
 """
 
 from __future__ import annotations
 
 import socket
+from typing import Protocol
 
+from pyreplay.backends.errors import ChannelClosed
 from pyreplay.channel.codec import FrameDecoder, encode
 from pyreplay.channel.messages import CHANNEL_VERSION, Hello, Message
 
@@ -18,8 +21,23 @@ MAX_OUTPUT = 64 * 1024 * 1024
 RECV_SIZE = 262144
 
 
-class ChannelClosed(ConnectionError):
-    """The peer closed the connection (or it broke)."""
+class ChannelLink(Protocol):
+    peer: str
+
+    @property
+    def wants_write(self) -> bool: ...
+
+    def fileno(self) -> int: ...
+
+    def receive(self) -> list[Message]: ...
+
+    def send(self, frame: bytes) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def flush_blocking(self, timeout: float = 2.0) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ChannelConnection:

@@ -17,6 +17,7 @@ from typing import BinaryIO, Protocol
 class Emitter(Protocol):
     sent: int
     errors: dict[str, int]
+    last_error: str
 
     def send(self, packet: bytes, now: float) -> bool: ...
 

@@ -17,11 +17,27 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from typing import Protocol
 
 from pyreplay.backends.afpacket import AfPacketCapture, CaptureError
 from pyreplay.backends.bpf_capture import DEFAULT_RING_BYTES, BpfCapture, CaptureSetupError, ipv4_targets
 
 METHODS = ("xdp", "tc", "afpacket")
+
+
+class LiveCapture(Protocol):
+    """What copy's live loop uses of a capture (``AfPacketSource``, ``BpfCapture``)."""
+
+    description: str
+    interfaces: tuple[str, ...]
+
+    def selectables(self) -> list: ...
+
+    def drain(self, limit: int = 4096) -> list[bytes]: ...
+
+    def losses(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
 
 
 class CaptureUnavailable(RuntimeError):
@@ -85,7 +101,8 @@ class AfPacketSource:
         self.close()
 
 
-def _open(method: str, interfaces: Sequence[str], transfers: Sequence, xdp_mode: str, ring_bytes: int):
+def _open(method: str, interfaces: Sequence[str], transfers: Sequence, xdp_mode: str,
+          ring_bytes: int) -> LiveCapture:
     if method == "afpacket":
         try:
             return AfPacketSource(interfaces, afpacket_filter(transfers))
@@ -98,7 +115,7 @@ def _open(method: str, interfaces: Sequence[str], transfers: Sequence, xdp_mode:
 
 
 def open_live_capture(method: str | None, interfaces: Sequence[str], transfers: Sequence, *,
-                      xdp_mode: str = "generic", ring_bytes: int = DEFAULT_RING_BYTES):
+                      xdp_mode: str = "generic", ring_bytes: int = DEFAULT_RING_BYTES) -> tuple[LiveCapture, str]:
     """(capture, log line). Forced: that method or CaptureUnavailable. Auto: XDP, tc, AF_PACKET.
 
     ``ring_bytes`` sizes the BPF methods' ring buffer (copy -B); AF_PACKET has its own buffer.

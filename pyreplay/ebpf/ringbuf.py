@@ -28,58 +28,19 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import os
 import select
 from collections.abc import Callable
+from typing import Any
 
-from pyreplay.ebpf import syscall
+from pyreplay.ebpf.ringmap import RingError, map_pages, ring_size, unmap_pages
+
+__all__ = ["RingConsumer", "RingError", "ring_size"]
 
 BPF_RINGBUF_BUSY_BIT = 1 << 31
 BPF_RINGBUF_DISCARD_BIT = 1 << 30
 BPF_RINGBUF_HDR_SZ = 8
 _LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) & 0xFFFFFFFF
 _PAGE = mmap.PAGESIZE
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-_MAP_FAILED = ctypes.c_void_p(-1).value
-BPF_OBJ_GET_INFO_BY_FD = 15
-BPF_MAP_TYPE_RINGBUF = 27
-
-
-class RingError(OSError):
-    """The map cannot be mapped as a ring buffer."""
-
-
-class _MapInfo(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_uint32), ("id", ctypes.c_uint32), ("key_size", ctypes.c_uint32),
-                ("value_size", ctypes.c_uint32), ("max_entries", ctypes.c_uint32),
-                ("map_flags", ctypes.c_uint32), ("name", ctypes.c_char * 16), ("_rest", ctypes.c_uint8 * 64)]
-
-
-class _InfoAttr(ctypes.Structure):
-    _fields_ = [("bpf_fd", ctypes.c_uint32), ("info_len", ctypes.c_uint32), ("info", ctypes.c_uint64)]
-
-
-def ring_size(map_fd: int) -> int:
-    """The data size of a ring buffer map (its max_entries), asked from the kernel."""
-    info = _MapInfo()
-    attr = _InfoAttr(bpf_fd=map_fd, info_len=ctypes.sizeof(info), info=ctypes.addressof(info))
-    syscall.bpf(BPF_OBJ_GET_INFO_BY_FD, attr)
-    if info.type != BPF_MAP_TYPE_RINGBUF:
-        raise RingError(0, f"map fd {map_fd} is a map of type {info.type}, not a ring buffer")
-    return info.max_entries
-
-
-def _mmap(length: int, prot: int, fd: int, offset: int) -> int:
-    address = _libc.mmap(None, length, prot, mmap.MAP_SHARED, fd, offset)
-    if address is None or address == _MAP_FAILED:
-        code = ctypes.get_errno()
-        raise RingError(code, f"cannot mmap ring buffer map fd {fd}: {os.strerror(code)}")
-    return address
-
 
 class RingConsumer:
     def __init__(self, map_fd: int, size_bytes: int | None = None) -> None:
@@ -89,18 +50,20 @@ class RingConsumer:
         self._fd = map_fd
         self.size = size
         self._mask = size - 1
-        self._consumer_addr = _mmap(_PAGE, mmap.PROT_READ | mmap.PROT_WRITE, map_fd, 0)
+        self._consumer_addr = map_pages(_PAGE, mmap.PROT_READ | mmap.PROT_WRITE, map_fd, 0)
         try:
             self._producer_len = _PAGE + 2 * size
-            self._producer_addr = _mmap(self._producer_len, mmap.PROT_READ, map_fd, _PAGE)
+            self._producer_addr = map_pages(self._producer_len, mmap.PROT_READ, map_fd, _PAGE)
         except BaseException:
-            _libc.munmap(self._consumer_addr, _PAGE)
+            unmap_pages(self._consumer_addr, _PAGE)
             raise
-        self._consumer_pos = ctypes.c_uint64.from_address(self._consumer_addr)
-        self._producer_pos = ctypes.c_uint64.from_address(self._producer_addr)
+        # None once closed: the mapping is gone, and a stale view or position would read it
+        # (typed Any: mypyc cannot refer to ctypes' classes, which typeshed places in _ctypes)
+        self._consumer_pos: Any = ctypes.c_uint64.from_address(self._consumer_addr)
+        self._producer_pos: Any = ctypes.c_uint64.from_address(self._producer_addr)
         data = (ctypes.c_char * (2 * size)).from_address(self._producer_addr + _PAGE)
-        self._data = memoryview(data).cast("B")
-        self._words = self._data.cast("I")  # record headers are 8-aligned: one 4-byte load each
+        self._data: memoryview | None = memoryview(data).cast("B")
+        self._words: memoryview | None = self._data.cast("I")  # record headers are 8-aligned: one 4-byte load each
         self._poll = select.poll()
         self._poll.register(map_fd, select.POLLIN)
         self.records = 0
@@ -110,6 +73,8 @@ class RingConsumer:
         return self._fd
 
     def pending_bytes(self) -> int:
+        if self._producer_pos is None or self._consumer_pos is None:
+            raise ValueError("ring consumer is closed")
         return self._producer_pos.value - self._consumer_pos.value
 
     def wait(self, timeout: float | None) -> bool:
@@ -125,14 +90,14 @@ class RingConsumer:
         return self._walk(callback, max_records, copy=False)
 
     def _walk(self, sink, max_records: int, *, copy: bool) -> int:
-        if self._data is None:
-            raise ValueError("ring consumer is closed")
         consumer_pos = self._consumer_pos
         producer_pos = self._producer_pos
-        consumer = consumer_pos.value
-        mask = self._mask
         words = self._words
         data = self._data
+        if data is None or words is None or consumer_pos is None or producer_pos is None:
+            raise ValueError("ring consumer is closed")
+        consumer = consumer_pos.value
+        mask = self._mask
         taken = 0
         discarded = 0
         while taken < max_records:
@@ -165,15 +130,15 @@ class RingConsumer:
         return taken
 
     def close(self) -> None:
-        if self._data is None:
+        if self._data is None or self._words is None:
             return
         self._words.release()
         self._data.release()
         self._data = None
         self._words = None
         self._consumer_pos = self._producer_pos = None
-        _libc.munmap(self._producer_addr, self._producer_len)
-        _libc.munmap(self._consumer_addr, _PAGE)
+        unmap_pages(self._producer_addr, self._producer_len)
+        unmap_pages(self._consumer_addr, _PAGE)
         try:
             self._poll.unregister(self._fd)
         except (KeyError, ValueError, OSError):

@@ -29,9 +29,11 @@ from pyreplay.channel.messages import Register as RegisterMessage
 from pyreplay.channel.messages import Unregister as UnregisterMessage
 from pyreplay.config import TIME_WAIT_SECONDS, BurnConfig
 from pyreplay.packet.pcap import PcapError, open_capture
+from pyreplay.packet.segment import ResponseSummary
 from pyreplay.packet.segmentation import split_to_mtu
 from pyreplay.packet.tcpip import build_packet, parse_packet
 from pyreplay.runtime.copy import Intercepts
+from pyreplay.runtime.errors import BurnError
 from pyreplay.runtime.simtarget import SimulatedTarget
 from pyreplay.session.commands import Command, Register, Send, Unregister
 from pyreplay.session.config import SessionConfig
@@ -41,10 +43,6 @@ MAX_WAIT = 0.05  # s: the longest wait for responses before the scheduler runs a
 SEND_BATCH = 256
 DRY_RUN_RTT = 0.001
 KEEP_OPEN = 10_000_000.0  # s: burn ends idle connections itself, never the keep-alive timer
-
-
-class BurnError(RuntimeError):
-    """burn cannot start (files, no usable session, intercept, privileges); one clear line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +124,7 @@ class Burn:
                 self.emitter: Emitter = PcapEmitter(self._dry_output)
             else:
                 self.emitter = RawIpEmitter()
-                self.intercepts = Intercepts(config)  # type: ignore[arg-type]  # needs .intercepts only
+                self.intercepts = Intercepts(config.intercepts)
         except BaseException:
             self.close()
             raise
@@ -138,16 +136,15 @@ class Burn:
     def _execute(self, commands: list[Command], now: float) -> None:
         mtu = self.config.mtu
         for command in commands:
-            kind = type(command)
-            if kind is Send:
+            if type(command) is Send:
                 seg = command.segment
                 if len(seg.payload) + 60 <= mtu:
                     self._outbox.append(build_packet(seg))
                 else:
                     self._outbox.extend(build_packet(piece) for piece in split_to_mtu(seg, mtu))
-            elif kind is Register:
+            elif type(command) is Register:
                 self._notices.append(RegisterMessage(*command.client, *command.target))
-            elif kind is Unregister:
+            elif type(command) is Unregister:
                 self._notices.append(UnregisterMessage(*command.client, *command.target))
 
     def _flush(self, now: float) -> list[bytes]:
@@ -214,7 +211,7 @@ class Burn:
         start = now = 0.0
         sched = Scheduler(self.index, self.identities, session_config_for(self.config), self.plan,
                           self.report, start)
-        due: list[tuple[float, int, object]] = []
+        due: list[tuple[float, int, ResponseSummary]] = []
         order = 0
         for _ in range(max_steps):
             if self._stopping or sched.done:

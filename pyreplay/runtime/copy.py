@@ -38,17 +38,19 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, connect_channel
+from pyreplay.backends.channel_tcp import ChannelClosed, ChannelLink, connect_channel
 from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
 from pyreplay.channel.codec import encode
 from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import Bye, Hello, Message, Responses
 from pyreplay.config import RECONNECT_INTERVAL, CopyConfig, Endpoint
 from pyreplay.packet.pcap import CaptureReader, PcapError, open_capture
-from pyreplay.packet.segment import Segment
+from pyreplay.packet.segment import ResponseSummary, Segment
 from pyreplay.packet.tcpip import parse_packet
 from pyreplay.runtime.outbox import SEND_BATCH, Outbox
+from pyreplay.runtime.errors import CopyError
 from pyreplay.runtime.replay_clock import ReplayClock
 from pyreplay.runtime.process import memory_over_limit
 from pyreplay.runtime.replay import Replay
@@ -65,10 +67,6 @@ CONNECT_TIMEOUT = 5.0
 RECONNECT_TIMEOUT = 0.5
 
 
-class CopyError(RuntimeError):
-    """copy cannot start (file, intercept, privileges); the message says why."""
-
-
 @dataclass
 class CopySummary:
     lines: list[str]
@@ -82,24 +80,26 @@ class Intercepts:
     Every intercept must answer at start (``CopyError`` otherwise). With ``lonely`` (-L) a lost
     connection is retried by ``reconnect_due``; without, the caller ends when none is left."""
 
-    def __init__(self, config: CopyConfig, *, lonely: bool = False, clock=time.monotonic) -> None:
+    def __init__(self, endpoints: Sequence[Endpoint], *, lonely: bool = False, clock=time.monotonic,
+                 connect: Callable[..., ChannelLink] = connect_channel) -> None:
         self.lonely = lonely
         self._clock = clock
-        self.connections: list[ChannelConnection] = []
-        self._endpoint_of: dict[ChannelConnection, Endpoint] = {}
+        self._open = connect
+        self.connections: list[ChannelLink] = []
+        self._endpoint_of: dict[ChannelLink, Endpoint] = {}
         self._retry_at: dict[Endpoint, float] = {}
         self.losses = 0  # connections lost during the run
         self.reconnects = 0
-        for endpoint in config.intercepts:
+        for endpoint in endpoints:
             try:
                 self._connect(endpoint, CONNECT_TIMEOUT)
             except ConnectionError as exc:
                 self.close()
                 raise CopyError(str(exc)) from exc
 
-    def _connect(self, endpoint: Endpoint, timeout: float) -> ChannelConnection:
+    def _connect(self, endpoint: Endpoint, timeout: float) -> ChannelLink:
         host = socket.inet_ntop(socket.AF_INET6 if len(endpoint.addr) == 16 else socket.AF_INET, endpoint.addr)
-        conn = connect_channel(host, endpoint.port, "copy", f"copy@{socket.gethostname()}", timeout=timeout,
+        conn = self._open(host, endpoint.port, "copy", f"copy@{socket.gethostname()}", timeout=timeout,
                                accepts=INTERCEPT_MESSAGES)
         self.connections.append(conn)
         self._endpoint_of[conn] = endpoint
@@ -160,6 +160,7 @@ class Intercepts:
                 time.sleep(timeout)
             return []
         waiting_out = [c for c in self.connections if c.wants_write]
+        readable: list[object]
         readable, writable, _ = select.select([*self.connections, *wake_on], waiting_out, [], timeout)
         out = []
         for conn in writable:
@@ -167,20 +168,21 @@ class Intercepts:
                 conn.flush()
             except ChannelClosed as exc:
                 self._lost(conn, str(exc))
-        for conn in readable:
-            if conn not in self._endpoint_of:
-                continue  # one of wake_on
+        for ready in readable:
+            if ready not in self._endpoint_of:
+                continue  # one of wake_on, or lost above
+            conn = cast(ChannelLink, ready)
             try:
                 for message in conn.receive():
                     if isinstance(message, Responses):
                         out.append(message)
                     elif isinstance(message, Bye):
                         raise ChannelClosed(f"intercept {conn.peer} said bye: {message.reason}")
-            except (ChannelClosed, ChannelError) as exc:
-                self._lost(conn, str(exc))
+            except (ChannelClosed, ChannelError) as broken:  # not `exc`: one type per name when compiled
+                self._lost(conn, str(broken))
         return out
 
-    def _lost(self, conn: ChannelConnection, reason: str) -> None:
+    def _lost(self, conn: ChannelLink, reason: str) -> None:
         if conn in self.connections:
             self.connections.remove(conn)
             conn.close()
@@ -228,6 +230,7 @@ class OfflineCopy:
         if not config.offline_file:
             raise CopyError("offline copy needs a capture file (-i FILE)")
         self.config = config
+        self.path: str = config.offline_file
         self.clock = clock
         self._sleep = sleep
         self.idle_exit = idle_exit
@@ -237,11 +240,11 @@ class OfflineCopy:
         self.pass_problem: str | None = None
         self._file_skipped: Counter = Counter()  # capture-file skips of the passes already read
         keep = compile_capture_filter(config)  # a bad -F fails before anything opens
-        self.reader = self._open_file()
+        self.reader: CaptureReader | _NoCapture = self._open_file()
         self._dry_output = None
         self.intercepts: Intercepts | None = None
         self.simulated: SimulatedTarget | None = None
-        self._simulated_due: list[tuple[float, int, object]] = []
+        self._simulated_due: list[tuple[float, int, ResponseSummary]] = []
         self._sim_seq = 0
         try:
             if dry_run_output:
@@ -250,7 +253,7 @@ class OfflineCopy:
                 self.simulated = SimulatedTarget()
             else:
                 self.emitter = RawIpEmitter()
-                self.intercepts = Intercepts(config, lonely=config.lonely, clock=clock)
+                self.intercepts = Intercepts(config.intercepts, lonely=config.lonely, clock=clock)
         except BaseException:
             self.close()
             raise
@@ -261,9 +264,9 @@ class OfflineCopy:
 
     def _open_file(self) -> CaptureReader:
         try:
-            return open_capture(self.config.offline_file)
+            return open_capture(self.path)
         except (OSError, PcapError) as exc:
-            raise CopyError(f"cannot read {self.config.offline_file}: {exc}") from exc
+            raise CopyError(f"cannot read {self.path}: {exc}") from exc
 
     def _next_pass(self) -> Iterator[tuple[float, Segment]] | None:
         """The captured segments of the next pass over the file, or None when -T passes are done
@@ -283,7 +286,9 @@ class OfflineCopy:
         self.passes += 1
         if self.config.repeat > 1:
             log.info("copy: pass %d of %d over %s", self.passes, self.config.repeat, self.config.offline_file)
-        return _captured(self.reader, self.replay)
+        reader = self.reader
+        assert isinstance(reader, CaptureReader)  # a _NoCapture only after a failed reopen, above
+        return _captured(reader, self.replay)
 
     def _begin(self, source: Iterator[tuple[float, Segment]]):
         """Start pacing a pass now: (its replay clock, first packet, start time, when that is due)."""
@@ -293,6 +298,7 @@ class OfflineCopy:
         return clock, pending, start, (clock.due(pending[0], start) if pending else 0.0)
 
     def _simulate(self, packet: bytes, now: float) -> None:
+        assert self.simulated is not None  # only a dry run passes this to the outbox
         for summary in self.simulated.receive(parse_packet(packet)):
             self._sim_seq += 1
             heapq.heappush(self._simulated_due, (now + DRY_RUN_RTT, self._sim_seq, summary))
@@ -306,7 +312,9 @@ class OfflineCopy:
 
     def run(self) -> CopySummary:
         replay = self.replay
-        source = self._next_pass()
+        first = self._next_pass()
+        assert first is not None  # the first pass's file was opened in __init__
+        source = first
         clock, pending, start, due = self._begin(source)
         next_memory_check = start + 1.0
         try:
@@ -326,9 +334,10 @@ class OfflineCopy:
                     deadline = replay.next_deadline()
                 self._flush()
                 if pending is None and self._finished(now):
-                    source = self._next_pass()
-                    if source is None:
+                    following = self._next_pass()
+                    if following is None:
                         break
+                    source = following
                     # Sessions of the last pass, lingering or still open, would take the new
                     # pass's packets for their own (same keys, same ISNs): end them first.
                     replay.shutdown(now)
@@ -393,8 +402,10 @@ class OfflineCopy:
             problems.append(self.memory.problem)
         if self.pass_problem:
             problems.append(self.pass_problem)
-        if self.intercepts is not None and self.intercepts.problem():
-            problems.append(self.intercepts.problem())
+        if self.intercepts is not None:
+            problem = self.intercepts.problem()
+            if problem:
+                problems.append(problem)
         result = replay_summary(self.replay, self.emitter, skipped, problems)
         if self.config.repeat > 1:
             result.lines.insert(0, f"passes over {self.config.offline_file}: {self.passes} of {self.config.repeat}")
@@ -446,7 +457,7 @@ def compile_capture_filter(config: CopyConfig) -> Callable[[bytes], bool] | None
 
 
 def replay_summary(replay: Replay, emitter: Emitter, capture_skipped: dict[str, int],
-                   extra_problems: list[str] = ()) -> CopySummary:
+                   extra_problems: Sequence[str] = ()) -> CopySummary:
     """The end-of-run summary of any copy runtime: sessions, requests, responses, skips, the
     session events a healthy run has none of (``session.summary``), errors."""
     c = replay.counters()

@@ -22,7 +22,9 @@ import logging
 import time
 from collections.abc import Callable
 
-from pyreplay.backends.emit import RawIpEmitter
+from pyreplay.backends.channel_tcp import ChannelLink, connect_channel
+from pyreplay.backends.emit import Emitter, RawIpEmitter
+from pyreplay.backends.live_capture import LiveCapture
 from pyreplay.config import CopyConfig
 from pyreplay.runtime.copy import (
     CAPTURED_PER_ITERATION,
@@ -44,29 +46,38 @@ DRAIN_SECONDS = 2.0
 
 
 class LiveCopy:
-    def __init__(self, config: CopyConfig, open_capture: Callable[[], object], *,
-                 drain_seconds: float = DRAIN_SECONDS, stats_interval: float = 0.0, clock=time.monotonic) -> None:
+    def __init__(self, config: CopyConfig, open_capture: Callable[[], LiveCapture], *,
+                 drain_seconds: float = DRAIN_SECONDS, stats_interval: float = 0.0, clock=time.monotonic,
+                 new_emitter: Callable[[], Emitter] = RawIpEmitter,
+                 connect: Callable[..., ChannelLink] = connect_channel) -> None:
         """``open_capture()`` returns an open LiveCapture (see backends.live_capture), which
         LiveCopy closes. It is called only once the intercepts answered, so nothing is attached
-        to an interface for a copy that cannot run."""
+        to an interface for a copy that cannot run. ``new_emitter`` and ``connect`` (as
+        ``connect_channel``) are for tests: packets kept in memory, a stand-in intercept."""
         self.config = config
-        self.capture = None
+        self.capture: LiveCapture | None = None
         self.clock = clock
         self.drain_seconds = drain_seconds
         self.stats_interval = stats_interval
         self._stopping = False
         self.memory = MemoryLimit(config.memory_limit_mb)
         self.intercepts: Intercepts | None = None
-        self.emitter = None
+        self.emitter: Emitter | None = None
+        self._losses: dict[str, int] = {}
         keep = compile_capture_filter(config)  # a bad -F fails before anything opens
         try:
-            self.emitter = RawIpEmitter()
-            self.intercepts = Intercepts(config, lonely=config.lonely, clock=clock)
-            self.capture = open_capture()
+            self.emitter = emitter = new_emitter()
+            self.intercepts = intercepts = Intercepts(config.intercepts, lonely=config.lonely, clock=clock,
+                                                      connect=connect)
+            self.capture = capture = open_capture()
         except BaseException:
             self.close()
             raise
-        self.outbox = Outbox(self.emitter, self.intercepts, hold_unregisters=True)
+        # the same objects, typed as open: close() is the only method that finds them missing
+        self._emitter: Emitter = emitter
+        self._intercepts: Intercepts = intercepts
+        self._capture: LiveCapture = capture
+        self.outbox = Outbox(emitter, intercepts, hold_unregisters=True)
         self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
 
     def stop(self) -> None:
@@ -74,8 +85,8 @@ class LiveCopy:
 
     def run(self) -> CopySummary:
         replay = self.replay
-        capture = self.capture
-        intercepts = self.intercepts
+        capture = self._capture
+        intercepts = self._intercepts
         clock = self.clock
         waitables = capture.selectables()
         next_stats = clock() + self.stats_interval if self.stats_interval > 0 else None
@@ -142,17 +153,17 @@ class LiveCopy:
         errors, lost intercept connections, sessions no client identity was free for."""
         replay = self.replay
         c = replay.counters()
-        losses = self.capture.losses()
+        losses = self._capture.losses()
         line = (f"copy: sessions {replay.active_sessions} open / {c['sessions_created']} replayed, "
                 f"requests {c['requests']}, responses {replay.stats.responses}, "
                 f"captured {replay.stats.captured}, capture losses: "
                 + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
         notes = event_notes(c)
-        send_errors = sum(self.emitter.errors.values())
+        send_errors = sum(self._emitter.errors.values())
         if send_errors:
             notes.append(f"send errors {send_errors}")
-        if self.intercepts.losses:
-            notes.append(f"intercept connections lost {self.intercepts.losses}")
+        if self._intercepts.losses:
+            notes.append(f"intercept connections lost {self._intercepts.losses}")
         if replay.stats.skipped[POOL_EXHAUSTED]:
             notes.append(f"sessions not replayed for an exhausted client pool {replay.stats.skipped[POOL_EXHAUSTED]}")
         return line + ("; " + ", ".join(notes) if notes else "")
@@ -168,12 +179,13 @@ class LiveCopy:
 
     def summary(self) -> CopySummary:
         extra = []
-        if self.intercepts is not None and self.intercepts.problem():
-            extra.append(self.intercepts.problem())
+        problem = self._intercepts.problem()
+        if problem:
+            extra.append(problem)
         if self.memory.problem:
             extra.append(self.memory.problem)
-        result = replay_summary(self.replay, self.emitter, {}, extra)
-        losses = getattr(self, "_losses", {})
-        result.lines.append(f"capture: {self.capture.description} on {', '.join(self.capture.interfaces)}; "
+        result = replay_summary(self.replay, self._emitter, {}, extra)
+        losses = self._losses
+        result.lines.append(f"capture: {self._capture.description} on {', '.join(self._capture.interfaces)}; "
                             "losses: " + (", ".join(f"{stage} {count}" for stage, count in losses.items()) or "none"))
         return result

@@ -28,7 +28,7 @@ from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, Chan
 from pyreplay.channel.batcher import ResponseBatcher
 from pyreplay.channel.errors import ChannelError
 from pyreplay.channel.messages import CHANNEL_VERSION, Bye, Hello, Register, Unregister
-from pyreplay.channel.router import Router
+from pyreplay.channel.router import DEFAULT_DELAY_CAPACITY, DEFAULT_IDLE_TIMEOUT, ConnId, Router
 from pyreplay.config import InterceptConfig
 from pyreplay.rewrite import ResponseDestinations
 from pyreplay.runtime.response_sources import open_response_sources
@@ -70,12 +70,9 @@ class _Peer:
 
 def new_router(config: InterceptConfig) -> Router:
     """The routing table with ``-t`` and ``-s``; the router's defaults where not given."""
-    options: dict[str, float] = {}
-    if config.route_timeout is not None:
-        options["idle_timeout"] = config.route_timeout
-    if config.delay_capacity is not None:
-        options["delay_capacity"] = config.delay_capacity
-    return Router(**options)
+    return Router(
+        idle_timeout=DEFAULT_IDLE_TIMEOUT if config.route_timeout is None else config.route_timeout,
+        delay_capacity=DEFAULT_DELAY_CAPACITY if config.delay_capacity is None else config.delay_capacity)
 
 
 def new_batcher(config: InterceptConfig) -> ResponseBatcher:
@@ -91,7 +88,7 @@ class Intercept:
         self.rewrite_destination = ResponseDestinations(config.dockered)
         self.stats = InterceptStats()
         self.selector = selectors.DefaultSelector()
-        self.peers: dict[int, _Peer] = {}
+        self.peers: dict[ConnId, _Peer] = {}
         self._stopping = False
         if config.filter:
             compile_filter(config.filter)  # a bad -F is the user's error: say so before anything opens
@@ -179,7 +176,7 @@ class Intercept:
         self.stats.not_tcp = sum(c.not_tcp for c in self.captures)
         self.stats.kernel_drops += sum(c.kernel_drops() for c in self.captures)
 
-    def _deliver(self, conn_id: int, summary, now: float) -> None:
+    def _deliver(self, conn_id: ConnId, summary, now: float) -> None:
         peer = self.peers.get(conn_id)
         if peer is None:
             return
@@ -198,8 +195,8 @@ class Intercept:
             self._update_interest(peer)
         except ChannelError as exc:
             self._drop(peer, f"protocol error: {exc}", "protocol")
-        except ChannelClosed as exc:
-            self._drop(peer, str(exc), None)
+        except ChannelClosed as closed:  # not `exc`: one type per name when compiled
+            self._drop(peer, str(closed), None)
 
     def _on_message(self, peer: _Peer, message, now: float) -> None:
         conn_id = peer.conn.fileno()

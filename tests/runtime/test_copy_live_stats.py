@@ -14,7 +14,6 @@ from pyreplay.backends.emit import MemoryEmitter
 from pyreplay.config import CopyConfig
 from pyreplay.packet.segment import ACK, PSH, SYN, Segment, TcpOptions
 from pyreplay.packet.tcpip import build_packet, parse_packet
-from pyreplay.runtime import copy as copy_runtime
 from pyreplay.runtime import copy_live
 from pyreplay.runtime.replay import POOL_EXHAUSTED
 from pyreplay.runtime.simtarget import SimulatedTarget
@@ -95,11 +94,10 @@ class Driver:
 
 
 @pytest.fixture
-def live(monkeypatch):
-    monkeypatch.setattr(copy_live, "RawIpEmitter", MemoryEmitter)
-    monkeypatch.setattr(copy_runtime, "connect_channel", lambda *args, **kwargs: FakeConnection())
+def live():
     config = CopyConfig.from_options(transfers="80-198.18.0.30:8080", intercepts="198.18.0.40")
-    runtime = copy_live.LiveCopy(config, FakeCapture, stats_interval=5.0)
+    runtime = copy_live.LiveCopy(config, FakeCapture, stats_interval=5.0, new_emitter=MemoryEmitter,
+                                 connect=lambda *args, **kwargs: FakeConnection())
     yield runtime
     runtime.close()
 

@@ -21,7 +21,6 @@ from pyreplay.packet.pcap import PcapWriter, open_capture
 from pyreplay.packet.segment import ACK, FIN, PSH, SYN, Segment, TcpOptions
 from pyreplay.packet.tcpip import build_packet, parse_packet
 from pyreplay.rewrite import gradual_percent, sample_session
-from pyreplay.runtime import copy as copy_runtime
 from pyreplay.runtime.copy import Intercepts
 from pyreplay.runtime.replay import Replay
 
@@ -242,11 +241,11 @@ class Clock:
 ROUTE = Register(ip("198.19.0.5"), 40001, ip("198.18.0.30"), 8080)
 
 
-def test_lonely_copy_reconnects_every_interval_and_re_registers_live_sessions(monkeypatch):
+def test_lonely_copy_reconnects_every_interval_and_re_registers_live_sessions():
     channel = FakeChannel()
-    monkeypatch.setattr(copy_runtime, "connect_channel", channel)
     clock = Clock(100.0)
-    intercepts = Intercepts(config(intercepts="198.18.0.40,198.18.0.41", lonely=True), lonely=True, clock=clock)
+    intercepts = Intercepts(config(intercepts="198.18.0.40,198.18.0.41", lonely=True).intercepts, lonely=True,
+                            clock=clock, connect=channel)
     first, second = channel.opened
     first.broken = second.broken = True
     intercepts.announce(ROUTE)  # both writes fail: both intercepts are lost
@@ -271,10 +270,9 @@ def test_lonely_copy_reconnects_every_interval_and_re_registers_live_sessions(mo
                                     "sessions that ran while their intercept was gone got no responses")
 
 
-def test_without_lonely_a_lost_intercept_ends_the_run_and_is_not_retried(monkeypatch):
+def test_without_lonely_a_lost_intercept_ends_the_run_and_is_not_retried():
     channel = FakeChannel()
-    monkeypatch.setattr(copy_runtime, "connect_channel", channel)
-    intercepts = Intercepts(config(), clock=Clock(0.0))
+    intercepts = Intercepts(config().intercepts, clock=Clock(0.0), connect=channel)
     channel.opened[0].broken = True
     intercepts.announce(ROUTE)
     assert not intercepts.alive
