@@ -55,8 +55,13 @@ def max_responses_per_frame(max_frame: int = DEFAULT_MAX_FRAME) -> int:
     return (max_frame - RESPONSES_OVERHEAD) // MAX_RECORD_BYTES
 
 
+# One packer for the process: ``packb`` makes a new one per call, with a fresh 256 KiB buffer.
+# ``pack`` returns the bytes and empties the buffer, also when it raises.
+_PACKER = msgpack.Packer(use_bin_type=True)
+
+
 def _frame(body_items: list[Any]) -> bytes:
-    body = msgpack.packb(body_items, use_bin_type=True)
+    body = _PACKER.pack(body_items)
     return FRAME_HEADER.pack(len(body)) + body
 
 

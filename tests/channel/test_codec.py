@@ -9,8 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pyreplay.channel import codec
 from pyreplay.channel.codec import (
     DEFAULT_MAX_FRAME,
+    KIND_BYE,
     FrameDecoder,
     decode_body,
     encode,
@@ -71,6 +73,14 @@ def test_frame_is_length_prefixed_msgpack_array_with_bin_addresses():
     (length,) = struct.unpack("!I", frame[:4])
     assert length == len(frame) - 4
     assert msgpack.unpackb(frame[4:]) == [1, V4A, 8080, V4B, 80]
+
+
+def test_a_body_that_failed_to_pack_leaves_nothing_in_the_next_frame():
+    # the codec keeps one msgpack packer for the process
+    with pytest.raises(TypeError):
+        codec._frame([KIND_BYE, object()])
+    body = msgpack.packb([KIND_BYE, "done"])
+    assert encode(Bye("done")) == struct.pack("!I", len(body)) + body
 
 
 def test_decoded_summaries_are_real_equal_summaries():
