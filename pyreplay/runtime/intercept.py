@@ -18,7 +18,7 @@ the most early SYN/RST responses held for a Register, ``-t`` how long an unused 
 from __future__ import annotations
 
 import logging
-import selectors
+import select
 import socket
 import time
 from dataclasses import dataclass, field
@@ -65,7 +65,7 @@ class _Peer:
     def __init__(self, conn: ChannelConnection, batcher: ResponseBatcher) -> None:
         self.conn = conn
         self.batcher = batcher
-        self.watching_write = False  # what the selector is told, so it changes only when needed
+        self.watching_write = False  # what epoll is told, so it changes only when needed
 
 
 def new_router(config: InterceptConfig) -> Router:
@@ -87,7 +87,9 @@ class Intercept:
         self.router = new_router(config)
         self.rewrite_destination = ResponseDestinations(config.dockered)
         self.stats = InterceptStats()
-        self.selector = selectors.DefaultSelector()
+        # epoll itself, not ``selectors``: its Python wrapper cost more than a wake-up's work
+        self.poller = select.epoll()
+        self._ready_handler: dict[int, object] = {}  # fd -> the listener, a capture or a _Peer
         self.peers: dict[ConnId, _Peer] = {}
         self._stopping = False
         if config.filter:
@@ -100,9 +102,9 @@ class Intercept:
         except BaseException:
             self.close()
             raise
-        self.selector.register(self.listener, selectors.EVENT_READ, "listener")
+        self._watch(self.listener.fileno(), self.listener)
         for capture in self.captures:
-            self.selector.register(capture, selectors.EVENT_READ, "capture")
+            self._watch(capture.fileno(), capture)
         log.info("intercept: channel on %s:%d, capturing on %s with filter %r", bind, self.listener.port,
                  ",".join(f"{c.ifname} ({c.method})" for c in self.captures), config.filter)
 
@@ -130,14 +132,19 @@ class Intercept:
             return IDLE_WAIT
         return max(0.0, min(deadlines) - self.clock())
 
+    def _watch(self, fd: int, handler: object) -> None:
+        self.poller.register(fd, select.EPOLLIN)
+        self._ready_handler[fd] = handler
+
     def step(self, timeout: float) -> None:
-        for key, events in self.selector.select(timeout):
-            if key.data == "listener":
+        for fd, events in self.poller.poll(timeout):
+            handler = self._ready_handler.get(fd)
+            if isinstance(handler, _Peer):
+                self._on_peer(handler, events)
+            elif handler is self.listener:
                 self._accept()
-            elif key.data == "capture":
-                self._on_capture(key.fileobj)
-            else:
-                self._on_peer(key.data, events)
+            elif handler is not None:
+                self._on_capture(handler)
         for capture in self.captures:
             # summaries a BPF ring took without waking us (pure ACKs: they wait for the next
             # one, bpf/include/pyreplay_response.h); epoll does not report them on a timeout
@@ -153,7 +160,7 @@ class Intercept:
         while (conn := self.listener.accept(PEER_MESSAGES)) is not None:
             peer = _Peer(conn, new_batcher(self.config))
             self.peers[conn.fileno()] = peer
-            self.selector.register(conn, selectors.EVENT_READ, peer)
+            self._watch(conn.fileno(), peer)
             self.stats.peers_accepted += 1
             conn.send_message(Hello(CHANNEL_VERSION, "intercept", socket.gethostname()))
             log.info("intercept: peer %s connected", conn.peer)
@@ -186,9 +193,9 @@ class Intercept:
 
     def _on_peer(self, peer: _Peer, events: int) -> None:
         try:
-            if events & selectors.EVENT_WRITE:
+            if events & select.EPOLLOUT:
                 peer.conn.flush()
-            if events & selectors.EVENT_READ:
+            if events & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR):
                 now = self.clock()
                 for message in peer.conn.receive():
                     self._on_message(peer, message, now)
@@ -222,8 +229,7 @@ class Intercept:
         if want_write == peer.watching_write or peer.conn.fileno() < 0:
             return
         peer.watching_write = want_write
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0)
-        self.selector.modify(peer.conn, events, peer)
+        self.poller.modify(peer.conn.fileno(), select.EPOLLIN | (select.EPOLLOUT if want_write else 0))
 
     def _drop(self, peer: _Peer, reason: str, kind: str | None) -> None:
         conn_id = peer.conn.fileno()
@@ -235,7 +241,8 @@ class Intercept:
         else:
             log.info("intercept: %s", reason)
         self.router.drop_connection(conn_id)
-        self.selector.unregister(peer.conn)
+        self.poller.unregister(conn_id)
+        del self._ready_handler[conn_id]
         peer.conn.close()
 
     def close(self) -> None:
@@ -253,4 +260,4 @@ class Intercept:
         for capture in self.captures:
             capture.close()
         self.listener.close()
-        self.selector.close()
+        self.poller.close()
