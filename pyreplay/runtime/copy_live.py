@@ -55,28 +55,27 @@ class LiveCopy:
         to an interface for a copy that cannot run. ``new_emitter`` and ``connect`` (as
         ``connect_channel``) are for tests: packets kept in memory, a stand-in intercept."""
         self.config = config
-        self.capture: LiveCapture | None = None
         self.clock = clock
         self.drain_seconds = drain_seconds
         self.stats_interval = stats_interval
         self._stopping = False
         self.memory = MemoryLimit(config.memory_limit_mb)
-        self.intercepts: Intercepts | None = None
-        self.emitter: Emitter | None = None
         self._losses: dict[str, int] = {}
         keep = compile_capture_filter(config)  # a bad -F fails before anything opens
+        opened: list[Emitter | Intercepts] = []
         try:
-            self.emitter = emitter = new_emitter()
-            self.intercepts = intercepts = Intercepts(config.intercepts, lonely=config.lonely, clock=clock,
-                                                      connect=connect)
-            self.capture = capture = open_capture()
+            emitter = new_emitter()
+            opened.append(emitter)
+            intercepts = Intercepts(config.intercepts, lonely=config.lonely, clock=clock, connect=connect)
+            opened.append(intercepts)
+            capture = open_capture()
         except BaseException:
-            self.close()
+            for thing in opened:
+                thing.close()
             raise
-        # the same objects, typed as open: close() is the only method that finds them missing
-        self._emitter: Emitter = emitter
-        self._intercepts: Intercepts = intercepts
-        self._capture: LiveCapture = capture
+        self.emitter: Emitter = emitter
+        self.intercepts: Intercepts = intercepts
+        self.capture: LiveCapture = capture
         self.outbox = Outbox(emitter, intercepts, hold_unregisters=True)
         self.replay = Replay(config, self.outbox.packet, self.outbox.notice, keep=keep)
 
@@ -85,8 +84,8 @@ class LiveCopy:
 
     def run(self) -> CopySummary:
         replay = self.replay
-        capture = self._capture
-        intercepts = self._intercepts
+        capture = self.capture
+        intercepts = self.intercepts
         clock = self.clock
         waitables = capture.selectables()
         next_stats = clock() + self.stats_interval if self.stats_interval > 0 else None
@@ -153,39 +152,36 @@ class LiveCopy:
         errors, lost intercept connections, sessions no client identity was free for."""
         replay = self.replay
         c = replay.counters()
-        losses = self._capture.losses()
+        losses = self.capture.losses()
         line = (f"copy: sessions {replay.active_sessions} open / {c['sessions_created']} replayed, "
                 f"requests {c['requests']}, responses {replay.stats.responses}, "
                 f"captured {replay.stats.captured}, capture losses: "
                 + ", ".join(f"{stage} {count}" for stage, count in losses.items()))
         notes = event_notes(c)
-        send_errors = sum(self._emitter.errors.values())
+        send_errors = sum(self.emitter.errors.values())
         if send_errors:
             notes.append(f"send errors {send_errors}")
-        if self._intercepts.losses:
-            notes.append(f"intercept connections lost {self._intercepts.losses}")
+        if self.intercepts.losses:
+            notes.append(f"intercept connections lost {self.intercepts.losses}")
         if replay.stats.skipped[POOL_EXHAUSTED]:
             notes.append(f"sessions not replayed for an exhausted client pool {replay.stats.skipped[POOL_EXHAUSTED]}")
         return line + ("; " + ", ".join(notes) if notes else "")
 
     def close(self) -> None:
-        if self.capture is not None:
-            self._losses = self.capture.losses()
-            self.capture.close()
-        if self.intercepts is not None:
-            self.intercepts.close()
-        if self.emitter is not None:
-            self.emitter.close()
+        self._losses = self.capture.losses()
+        self.capture.close()
+        self.intercepts.close()
+        self.emitter.close()
 
     def summary(self) -> CopySummary:
         extra = []
-        problem = self._intercepts.problem()
+        problem = self.intercepts.problem()
         if problem:
             extra.append(problem)
         if self.memory.problem:
             extra.append(self.memory.problem)
-        result = replay_summary(self.replay, self._emitter, {}, extra)
+        result = replay_summary(self.replay, self.emitter, {}, extra)
         losses = self._losses
-        result.lines.append(f"capture: {self._capture.description} on {', '.join(self._capture.interfaces)}; "
+        result.lines.append(f"capture: {self.capture.description} on {', '.join(self.capture.interfaces)}; "
                             "losses: " + (", ".join(f"{stage} {count}" for stage, count in losses.items()) or "none"))
         return result

@@ -140,3 +140,34 @@ def test_send_errors_lost_intercepts_and_an_exhausted_client_pool_show_once_they
     assert live.stats_line().endswith(
         f"{HEALTHY}; send errors 2, intercept connections lost 1, "
         "sessions not replayed for an exhausted client pool 3")
+
+
+def test_a_capture_that_cannot_open_leaves_the_emitter_and_intercept_connections_closed():
+    opened: list[object] = []
+
+    class Tracked:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    class TrackedEmitter(Tracked):  # MemoryEmitter is compiled: no interpreted subclass of it
+        sent = 0
+        errors: dict[str, int] = {}
+        last_error = ""
+
+        def __init__(self) -> None:
+            opened.append(self)
+
+    class TrackedConnection(Tracked, FakeConnection):
+        def __init__(self) -> None:
+            opened.append(self)
+
+    def no_capture():
+        raise OSError("no capture here")
+
+    config = CopyConfig.from_options(transfers="80-198.18.0.30:8080", intercepts="198.18.0.40,198.18.0.41")
+    with pytest.raises(OSError, match="no capture here"):
+        copy_live.LiveCopy(config, no_capture, new_emitter=TrackedEmitter,
+                           connect=lambda *args, **kwargs: TrackedConnection())
+    assert len(opened) == 3 and all(thing.closed for thing in opened)
