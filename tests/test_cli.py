@@ -229,3 +229,48 @@ def test_burn_daemon_writes_its_pid_file_runs_in_the_background_and_removes_it(t
     with open_capture(out) as reader:
         syns = [s for s in (parse_packet(r.packet) for r in reader) if s.flags & SYN]
     assert len(syns) == 50 * 40
+
+
+def run_python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_the_fast_exit_still_runs_exit_handlers_and_flushes_what_was_written():
+    done = run_python("import atexit, sys\n"
+                      "from pyreplay.cli import fast_exit\n"
+                      "atexit.register(lambda: print(' handler ran'))\n"
+                      "sys.stdout.write('summary without newline')\n"
+                      "sys.stderr.write('warning without newline')\n"
+                      "fast_exit(3)\n"
+                      "print('not reached')")
+    assert (done.returncode, done.stdout, done.stderr) == (3, "summary without newline handler ran\n",
+                                                           "warning without newline")
+
+
+@pytest.mark.parametrize("code, status, stderr", [(None, 0, ""), (0, 0, ""), (2, 2, ""), ("bad input", 1, "bad input\n")])
+def test_the_fast_exit_takes_a_status_as_sys_exit_does(code, status, stderr):
+    done = run_python(f"from pyreplay.cli import fast_exit; fast_exit({code!r})")
+    assert (done.returncode, done.stderr) == (status, stderr)
+
+
+@pytest.mark.parametrize("args, status", [(["--version"], 0), (["copy", "-x", "nonsense"], 2)])
+def test_the_command_skips_the_interpreter_s_teardown_and_keeps_main_s_status_and_output(tmp_path, args, status):
+    """``entry`` (the installed command, ``python -m pyreplay.cli``): main's output and exit
+    status, and no finalization (an object left for it is never finalized)."""
+    script = tmp_path / "entry.py"
+    script.write_text("import sys\n"
+                      "from pyreplay.cli import entry\n"
+                      "class LeftForTeardown:\n"
+                      "    def __del__(self): print('finalized', file=sys.stderr)\n"
+                      "kept = LeftForTeardown()\n"
+                      "sys.argv = ['pyreplay', *sys.argv[1:]]\n"
+                      "entry()\n")
+    control = run_python("import sys\n"
+                         "class LeftForTeardown:\n"
+                         "    def __del__(self): print('finalized', file=sys.stderr)\n"
+                         "kept = LeftForTeardown()\n")
+    assert control.stderr == "finalized\n"  # the check below can see a teardown
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == status, done.stderr
+    assert "finalized" not in done.stderr
+    assert (done.stdout + done.stderr).startswith("pyreplay")
