@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.packet_layer:
         print(packet_layer_costs(a.pcap))
     if a.null_sessions:
+        from pyreplay import compiled
+        if compiled.is_compiled():  # compiled callers would not see the patched methods
+            p.error(f"--null-sessions patches the session class, which the compiled build cannot: "
+                    f"run it with {compiled.PURE_ENV}=1")
         from pyreplay.session.session import Session
         Session.handle = lambda self, event, *, now: []
         Session.next_deadline = lambda self: None
