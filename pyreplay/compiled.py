@@ -42,6 +42,7 @@ MODULES = (
     "pyreplay.session.events",
     "pyreplay.session.config",
     "pyreplay.session.state",
+    "pyreplay.session.tally",
     "pyreplay.session.tcpopts",
     "pyreplay.session.retransmit",
     "pyreplay.session.stream",

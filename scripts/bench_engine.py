@@ -12,11 +12,15 @@ optimising the engine; ``bench_offline.py`` stays the end-to-end truth.
 nothing: what is left is the floor of the layers around it (capture parse, -x match, table
 lookup, session creation, allocator, deadlines), i.e. what no session-engine optimisation saves.
 
-``--gc-stats`` runs once with CPython's default collector thresholds and once after
+``--instructions`` counts the CPU instructions executed inside the engine's calls in one run,
+under valgrind's callgrind (``apt-get install valgrind``; compiled build only): unlike CPU time
+on this VM, the count is the same from run to run, so a change of a few per cent shows.
+
+The collector is set as copy sets it (``settle_gc()``). ``--gc-stats`` runs once with CPython's default collector thresholds and once after
 ``settle_gc()`` (what copy, intercept and burn do), and prints the collections per generation
 and the CPU spent in them (``gc.callbacks``), each in a fresh interpreter.
 
-Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions] [--packet-layer] [--gc-stats]``
+Usage: ``.venv/bin/python scripts/bench_engine.py PCAP [--accel 1000] [--runs 3] [--profile OUT] [--null-sessions] [--packet-layer] [--gc-stats] [--instructions]``
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ def run_once(pcap: str, accel: float, rtt: float, transfer: str) -> tuple[float,
     config = CopyConfig.from_options(transfers=transfer, intercepts="127.0.0.1", offline_file=pcap,
                                      acceleration=accel)
     sent: list[bytes] = []
-    replay = Replay(config, lambda packet, now: sent.append(packet), lambda message: None)
+    replay = Replay(config, lambda packet, now: sent.append(packet), lambda frame, registers: None)
     target = SimulatedTarget()
     clock = time.process_time
     engine = 0.0
@@ -132,6 +136,30 @@ def gc_stats(pcap: str, accel: float, rtt: float, transfer: str, settled: bool) 
             f"{dict(sorted(collections.items()))}, {spent[1]:.3f} CPU-s in them")
 
 
+def instructions(pcap: str, accel: float, rtt: float, transfer: str) -> str:
+    """One run under callgrind, counting only inside ``Replay``'s entry points (their compiled
+    wrappers: parse, -x match, sessions, packet building, channel frames; not this script)."""
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    from pyreplay import compiled
+    if shutil.which("valgrind") is None:
+        sys.exit("bench_engine.py: --instructions needs valgrind (apt-get install valgrind)")
+    if not compiled.is_compiled():
+        sys.exit("bench_engine.py: --instructions counts in the compiled build; build it (scripts/build_engine.py)")
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/out", "--toggle-collect=CPyPy_replay___Replay_*",
+             sys.executable, __file__, pcap, "--runs", "1", "--accel", str(accel), "--rtt", str(rtt), "-x", transfer],
+            capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        sys.exit(f"bench_engine.py: callgrind printed no count:\n{done.stderr[-2000:]}")
+    return f"{pcap}: {int(found.group(1)):,} instructions in the engine's calls (one run)"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("pcap")
@@ -146,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="sessions absorb every event and send nothing: the cost of the layers around them")
     p.add_argument("--gc-stats", action="store_true",
                    help="collections and their CPU, default collector vs settle_gc() (fresh interpreters)")
+    p.add_argument("--instructions", action="store_true",
+                   help="instructions executed in the engine's calls in one run (valgrind callgrind)")
     p.add_argument("--gc-settled", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--gc-default", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -157,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         common = [sys.executable, __file__, a.pcap, "--accel", str(a.accel), "--rtt", str(a.rtt), "-x", a.transfer]
         for flag in ("--gc-default", "--gc-settled"):
             subprocess.run([*common, flag], check=True)
+        return 0
+    if a.instructions:
+        print(instructions(a.pcap, a.accel, a.rtt, a.transfer))
         return 0
     if a.packet_layer:
         print(packet_layer_costs(a.pcap))
@@ -172,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.profile:
         import cProfile
         cProfile.runctx("run_once(a.pcap, a.accel, a.rtt, a.transfer)", globals(), locals(), str(a.profile))
+    from pyreplay.runtime.process import settle_gc
+    settle_gc()  # the collector as copy runs with it (without, a third of the figure was its walks)
     results = [run_once(a.pcap, a.accel, a.rtt, a.transfer) for _ in range(a.runs)]
     cpu = [r[0] for r in results]
     print(f"{a.pcap}: engine CPU {statistics.median(cpu):.3f} s (runs {', '.join(f'{c:.3f}' for c in cpu)}); "

@@ -25,17 +25,18 @@ import ctypes
 import logging
 import mmap
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 from pyreplay.backends.errors import CaptureSetupError
 from pyreplay.ebpf import abi
 
 log = logging.getLogger("pyreplay.capture")
 
-PROGRAMS = {"xdp": ("capture_xdp", b"pr_capture_xdp"), "tc": ("capture_tc", b"pr_capture_tc")}
-DEFAULT_RING_BYTES = 16 * 1024 * 1024
-DEFAULT_CAPTURE_MAX = abi.PR_CAPTURE_LIMIT
-_TRUNCATED = abi.PR_PKT_F_TRUNCATED
-_HEADER = abi.PACKET_HEADER.size
+PROGRAMS: Final = {"xdp": ("capture_xdp", b"pr_capture_xdp"), "tc": ("capture_tc", b"pr_capture_tc")}
+DEFAULT_RING_BYTES: Final = 16 * 1024 * 1024
+DEFAULT_CAPTURE_MAX: Final = abi.PR_CAPTURE_LIMIT
+_TRUNCATED: Final = abi.PR_PKT_F_TRUNCATED
+_HEADER: Final = abi.PACKET_HEADER.size
 
 
 def possible_cpus() -> int:

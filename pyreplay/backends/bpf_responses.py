@@ -28,7 +28,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 from pyreplay.ebpf import abi
 from pyreplay.ebpf.response_filter import MatchRule
@@ -36,14 +36,14 @@ from pyreplay.packet.ring_summaries import summaries_from_records
 from pyreplay.packet.segment import ResponseSummary
 
 # hook -> (program in bpf/, function, bcc program type name, attach)
-PROGRAMS = {
+PROGRAMS: Final = {
     "xdp": ("response_xdp", b"pyrpl_resp_xdp", "XDP"),
     "tc-ingress": ("response_tc_ingress", b"pyrpl_resp_tc_in", "SCHED_CLS"),
     "tc-egress": ("response_tc_egress", b"pyrpl_resp_tc", "SCHED_CLS"),
 }
-FUNCTION_NAMES = tuple(function.decode() for _, function, _ in PROGRAMS.values())
-DEFAULT_RING_PAGES = 1024  # 4 MiB: about 50k summaries of 80 bytes (+8 header)
-_POOL_KEY = struct.Struct("=I4s")
+FUNCTION_NAMES: Final = tuple(function.decode() for _, function, _ in PROGRAMS.values())
+DEFAULT_RING_PAGES: Final = 1024  # 4 MiB: about 50k summaries of 80 bytes (+8 header)
+_POOL_KEY: Final = struct.Struct("=I4s")
 
 
 def program_defines(hook: str, *, drop: bool, ring_pages: int = DEFAULT_RING_PAGES,

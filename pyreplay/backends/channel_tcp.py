@@ -11,14 +11,14 @@ and burn use of a connection (tests hand them stand-ins through their ``connect`
 from __future__ import annotations
 
 import socket
-from typing import Protocol
+from typing import Final, Protocol
 
 from pyreplay.backends.errors import ChannelClosed
 from pyreplay.channel.codec import FrameDecoder, encode
 from pyreplay.channel.messages import CHANNEL_VERSION, Hello, Message
 
-MAX_OUTPUT = 64 * 1024 * 1024
-RECV_SIZE = 262144
+MAX_OUTPUT: Final = 64 * 1024 * 1024
+RECV_SIZE: Final = 262144
 
 
 class ChannelLink(Protocol):

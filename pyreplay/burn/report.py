@@ -61,7 +61,7 @@ class BurnReport:
         if outcome not in GOOD_OUTCOMES:
             self.errors[outcome] += 1
 
-    def session_ended(self, counters: Counter) -> None:
+    def session_ended(self, counters: dict[str, int]) -> None:
         self.session_counters.update(counters)
 
     def request_sent(self) -> None:

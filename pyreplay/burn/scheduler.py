@@ -44,6 +44,7 @@ import heapq
 import itertools
 from collections import deque
 from dataclasses import dataclass, replace
+from typing import Final
 
 from pyreplay.packet.segment import SYN, ResponseSummary
 from pyreplay.session.commands import Command, Finished
@@ -56,7 +57,7 @@ from .index import CapturedSession, SessionIndex
 from .report import BurnReport
 from .users import Identity, IdentityPool, session_for
 
-MAX_STARTS_PER_TICK = 256  # bounded work per call; the rest is due at once on the next call
+MAX_STARTS_PER_TICK: Final = 256  # bounded work per call; the rest is due at once on the next call
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +311,7 @@ class Scheduler:
         commands = session.handle(event, now=now)
         if commands or type(event) is TargetResponse:
             u.moved = self._last_moved = now
-        requests = session.counters["requests"]
+        requests = session.counters.get("requests", 0)
         if requests != u.requests:
             for _ in range(requests - u.requests):
                 self.report.request_sent()
@@ -324,7 +325,7 @@ class Scheduler:
         if u.state == "running" and self._may_stay_open(u):
             counters = session.counters
             # bytes resent after a target close were counted when first sent too
-            distinct_sent = counters["bytes_sent"] - counters["bytes_resent_after_reconnect"]
+            distinct_sent = counters.get("bytes_sent", 0) - counters.get("bytes_resent_after_reconnect", 0)
             if distinct_sent >= u.stream_bytes or now >= u.moved + self.plan.idle:
                 self._mark_open(u, now)
             elif u.idle_at is None:  # bytes it can never send: open once idle (checked in tick)

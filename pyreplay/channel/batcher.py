@@ -14,13 +14,14 @@ previous frame, so a busy connection sends at most about one partial frame per i
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from pyreplay.channel.codec import DEFAULT_MAX_FRAME, encode_responses, max_responses_per_frame
 from pyreplay.channel.records import RunBuilder
 from pyreplay.packet.segment import ResponseSummary
 
-DEFAULT_MAX_ITEMS = 64
-DEFAULT_FLUSH_INTERVAL = 0.002  # seconds
+DEFAULT_MAX_ITEMS: Final = 64
+DEFAULT_FLUSH_INTERVAL: Final = 0.002  # seconds
 
 
 class ResponseBatcher:

@@ -22,7 +22,7 @@ the "peer speaks channel version X" error rather than a confusing arity error.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, Final
 
 import msgpack  # type: ignore[import-untyped]
 
@@ -42,11 +42,11 @@ from pyreplay.channel.records import MAX_RECORD_BYTES, pack_runs, unpack_runs
 
 KIND_HELLO, KIND_REGISTER, KIND_UNREGISTER, KIND_RESPONSES, KIND_BYE = range(5)
 
-DEFAULT_MAX_FRAME = 256 * 1024
-FRAME_HEADER = struct.Struct("!I")
-RESPONSES_OVERHEAD = 64  # msgpack array and bin headers around the records, generously
+DEFAULT_MAX_FRAME: Final = 256 * 1024
+FRAME_HEADER: Final = struct.Struct("!I")
+RESPONSES_OVERHEAD: Final = 64  # msgpack array and bin headers around the records, generously
 
-_KIND_NAMES = {KIND_HELLO: "Hello", KIND_REGISTER: "Register", KIND_UNREGISTER: "Unregister",
+_KIND_NAMES: Final = {KIND_HELLO: "Hello", KIND_REGISTER: "Register", KIND_UNREGISTER: "Unregister",
                KIND_RESPONSES: "Responses", KIND_BYE: "Bye"}
 
 
@@ -57,7 +57,7 @@ def max_responses_per_frame(max_frame: int = DEFAULT_MAX_FRAME) -> int:
 
 # One packer for the process: ``packb`` makes a new one per call, with a fresh 256 KiB buffer.
 # ``pack`` returns the bytes and empties the buffer, also when it raises.
-_PACKER = msgpack.Packer(use_bin_type=True)
+_PACKER: Final = msgpack.Packer(use_bin_type=True)
 
 
 def _frame(body_items: list[Any]) -> bytes:
@@ -68,6 +68,14 @@ def _frame(body_items: list[Any]) -> bytes:
 def encode_responses(runs: list[Any]) -> bytes:
     """A Responses frame from runs already packed (``records.RunBuilder``)."""
     return _frame([KIND_RESPONSES, runs])
+
+
+def encode_route(register: bool, client: tuple[bytes, int], target: tuple[bytes, int]) -> bytes:
+    """The Register (``register``) or Unregister frame of one route, from the session engine's
+    endpoints: the bytes ``encode(Register(...))`` gives, without building the message (its
+    field checks run as Python, twice per session; the engine's endpoints are valid by
+    construction, and intercept checks what it decodes)."""
+    return _frame([KIND_REGISTER if register else KIND_UNREGISTER, client[0], client[1], target[0], target[1]])
 
 
 def encode(message: Message) -> bytes:
@@ -138,7 +146,7 @@ def _decode_bye(obj: list[Any]) -> Message:
     return _build("Bye", Bye, obj[1:])
 
 
-_DECODERS: dict[int, Callable[[list[Any]], Message]] = {
+_DECODERS: Final[dict[int, Callable[[list[Any]], Message]]] = {
     KIND_HELLO: _decode_hello,
     KIND_REGISTER: _decode_endpoints("Register", Register),
     KIND_UNREGISTER: _decode_endpoints("Unregister", Unregister),

@@ -13,13 +13,14 @@ race lasts milliseconds, and the target retransmits a SYN-ACK it still cares abo
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from typing import Final
 
 from pyreplay.channel.messages import RouteKey
 from pyreplay.packet.segment import ResponseSummary
 
-DEFAULT_DELAY_TTL = 10.0
-DEFAULT_DELAY_CAPACITY = 4096
-DEFAULT_DELAY_PER_KEY = 8
+DEFAULT_DELAY_TTL: Final = 10.0
+DEFAULT_DELAY_CAPACITY: Final = 4096
+DEFAULT_DELAY_PER_KEY: Final = 8
 
 
 class DelayTable:

@@ -19,20 +19,20 @@ no per-field range checks; ``struct.iter_unpack`` does the parsing in C.
 from __future__ import annotations
 
 import struct
-from typing import Any, Iterable
+from typing import Any, Final, Iterable
 
 from pyreplay.channel.errors import ChannelError
 from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
 
-OPT_MSS = 0x01
-OPT_WSCALE = 0x02
-OPT_SACK = 0x04
-OPT_TIMESTAMP = 0x08
-_OPT_ALL = OPT_MSS | OPT_WSCALE | OPT_SACK | OPT_TIMESTAMP
-MAX_RAW_OPTIONS = 40  # TCP's option space
+OPT_MSS: Final = 0x01
+OPT_WSCALE: Final = 0x02
+OPT_SACK: Final = 0x04
+OPT_TIMESTAMP: Final = 0x08
+_OPT_ALL: Final = OPT_MSS | OPT_WSCALE | OPT_SACK | OPT_TIMESTAMP
+MAX_RAW_OPTIONS: Final = 40  # TCP's option space
 
-RECORDS = {n: struct.Struct(f"!{n}s{n}sHHIIBHIBHBIIB") for n in (4, 16)}
-MAX_RECORD_BYTES = RECORDS[16].size + MAX_RAW_OPTIONS
+RECORDS: Final = {n: struct.Struct(f"!{n}s{n}sHHIIBHIBHBIIB") for n in (4, 16)}
+MAX_RECORD_BYTES: Final = RECORDS[16].size + MAX_RAW_OPTIONS
 
 
 def _pack_one(record: struct.Struct, s: ResponseSummary, raws: list[bytes]) -> bytes:

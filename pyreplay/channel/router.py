@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Final, Hashable
 
 from pyreplay.channel.delay import (
     DEFAULT_DELAY_CAPACITY,
@@ -32,8 +32,8 @@ from pyreplay.channel.delay import (
 from pyreplay.channel.messages import RouteKey
 from pyreplay.packet.segment import RST, SYN, ResponseSummary
 
-DEFAULT_IDLE_TIMEOUT = 600.0
-DEFAULT_MAX_ROUTES = 1_000_000
+DEFAULT_IDLE_TIMEOUT: Final = 600.0
+DEFAULT_MAX_ROUTES: Final = 1_000_000
 
 ConnId = Hashable
 Delivery = tuple[ConnId, ResponseSummary]

@@ -30,17 +30,17 @@ import ctypes
 import mmap
 import select
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from pyreplay.ebpf.ringmap import RingError, map_pages, ring_size, unmap_pages
 
 __all__ = ["RingConsumer", "RingError", "ring_size"]
 
-BPF_RINGBUF_BUSY_BIT = 1 << 31
-BPF_RINGBUF_DISCARD_BIT = 1 << 30
-BPF_RINGBUF_HDR_SZ = 8
-_LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) & 0xFFFFFFFF
-_PAGE = mmap.PAGESIZE
+BPF_RINGBUF_BUSY_BIT: Final = 1 << 31
+BPF_RINGBUF_DISCARD_BIT: Final = 1 << 30
+BPF_RINGBUF_HDR_SZ: Final = 8
+_LEN_MASK: Final = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) & 0xFFFFFFFF
+_PAGE: Final = mmap.PAGESIZE
 
 class RingConsumer:
     def __init__(self, map_fd: int, size_bytes: int | None = None) -> None:

@@ -11,11 +11,11 @@ Checksums are returned as ints in [0, 0xFFFF] ready to be packed big-endian.
 
 from __future__ import annotations
 
-from typing import TypeAlias
+from typing import Final, TypeAlias
 
 BytesLike: TypeAlias = bytes | bytearray | memoryview
 
-IPPROTO_TCP = 6
+IPPROTO_TCP: Final = 6
 
 
 def _nbytes(data: BytesLike) -> int:

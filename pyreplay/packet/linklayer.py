@@ -14,28 +14,29 @@ loopback (NULL with the family in either byte order, LOOP in network order).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
-LINKTYPE_NULL = 0
-LINKTYPE_ETHERNET = 1
-DLT_RAW_BSD = 12
-DLT_RAW_OPENBSD = 14
-LINKTYPE_RAW = 101
-LINKTYPE_LOOP = 108
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_IPV4 = 228
-LINKTYPE_IPV6 = 229
-LINKTYPE_LINUX_SLL2 = 276
+LINKTYPE_NULL: Final = 0
+LINKTYPE_ETHERNET: Final = 1
+DLT_RAW_BSD: Final = 12
+DLT_RAW_OPENBSD: Final = 14
+LINKTYPE_RAW: Final = 101
+LINKTYPE_LOOP: Final = 108
+LINKTYPE_LINUX_SLL: Final = 113
+LINKTYPE_IPV4: Final = 228
+LINKTYPE_IPV6: Final = 229
+LINKTYPE_LINUX_SLL2: Final = 276
 
-REASON_NOT_IP = "not IP"
-REASON_SHORT_FRAME = "frame shorter than its headers"
+REASON_NOT_IP: Final = "not IP"
+REASON_SHORT_FRAME: Final = "frame shorter than its headers"
 
-ETHERTYPE_IPV4 = 0x0800
-ETHERTYPE_IPV6 = 0x86DD
-VLAN_ETHERTYPES = frozenset({0x8100, 0x88A8, 0x9100})
+ETHERTYPE_IPV4: Final = 0x0800
+ETHERTYPE_IPV6: Final = 0x86DD
+VLAN_ETHERTYPES: Final = frozenset({0x8100, 0x88A8, 0x9100})
 
 # Address families written by BSD-derived loopback headers: IPv6 differs between systems.
-AF_INET = 2
-AF_INET6_VALUES = frozenset({10, 24, 28, 30})  # Linux, NetBSD/OpenBSD, FreeBSD, macOS
+AF_INET: Final = 2
+AF_INET6_VALUES: Final = frozenset({10, 24, 28, 30})  # Linux, NetBSD/OpenBSD, FreeBSD, macOS
 
 Decoder = Callable[[bytes], bytes]
 
@@ -143,7 +144,7 @@ def decode_loop(frame: bytes) -> bytes:
     return _decode_family(frame, int.from_bytes(frame[:4], "big"))
 
 
-_DECODERS: dict[int, Decoder] = {
+_DECODERS: Final[dict[int, Decoder]] = {
     LINKTYPE_NULL: decode_null,
     LINKTYPE_ETHERNET: decode_ethernet,
     DLT_RAW_BSD: decode_raw,
@@ -156,10 +157,10 @@ _DECODERS: dict[int, Decoder] = {
     LINKTYPE_LINUX_SLL2: decode_linux_sll2,
 }
 
-SUPPORTED_LINK_TYPES = frozenset(_DECODERS)
+SUPPORTED_LINK_TYPES: Final = frozenset(_DECODERS)
 
 # The link-type field of pcap files and IDBs carries FCS flags above bit 15 (pcap spec §4).
-LINKTYPE_MASK = 0xFFFF
+LINKTYPE_MASK: Final = 0xFFFF
 
 
 def decoder_for(linktype: int) -> Decoder | None:

@@ -10,22 +10,23 @@ skips NOP, stops at EOL and steps over unknown kinds by their length; it keeps t
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.segment import TcpOptions
 
-EOL = 0
-NOP = 1
-MSS = 2
-WSCALE = 3
-SACK_PERMITTED = 4
-TIMESTAMP = 8
+EOL: Final = 0
+NOP: Final = 1
+MSS: Final = 2
+WSCALE: Final = 3
+SACK_PERMITTED: Final = 4
+TIMESTAMP: Final = 8
 
-MAX_OPTIONS_LENGTH = 40
+MAX_OPTIONS_LENGTH: Final = 40
 
-_EXPECTED_LENGTH = {MSS: 4, WSCALE: 3, SACK_PERMITTED: 2, TIMESTAMP: 10}
-_TIMESTAMP_VALUES = struct.Struct("!II")
-_NOP_NOP_TIMESTAMP = bytes((NOP, NOP, TIMESTAMP, 10))
+_EXPECTED_LENGTH: Final = {MSS: 4, WSCALE: 3, SACK_PERMITTED: 2, TIMESTAMP: 10}
+_TIMESTAMP_VALUES: Final = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP: Final = bytes((NOP, NOP, TIMESTAMP, 10))
 
 
 def _walk(raw: bytes, strict: bool):

@@ -1,9 +1,10 @@
 """Sequence-number arithmetic modulo 2**32 (RFC 1982 serial comparison)."""
 
 from __future__ import annotations
+from typing import Final
 
-MOD = 1 << 32
-HALF = 1 << 31
+MOD: Final = 1 << 32
+HALF: Final = 1 << 31
 
 
 def seq_add(a: int, n: int) -> int:

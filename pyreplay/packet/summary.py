@@ -9,17 +9,18 @@ length, not the MTU, is the truth). Anything that is not a whole IPv4/TCP header
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import parse_tcp_options
 from pyreplay.packet.segment import NO_OPTIONS, ResponseSummary, TcpOptions
 
-_IP = struct.Struct("!BxHxxHxB2x4s4s")
-_TCP = struct.Struct("!HHIIBBH")
-_IP_TCP = struct.Struct("!BxHxxHxB2x4s4sHHIIBBH")  # both, for a 20-byte IP header
-_TIMESTAMP_VALUES = struct.Struct("!II")
-_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
-_FRAGMENTED = 0x3FFF  # MF flag or a fragment offset
+_IP: Final = struct.Struct("!BxHxxHxB2x4s4s")
+_TCP: Final = struct.Struct("!HHIIBBH")
+_IP_TCP: Final = struct.Struct("!BxHxxHxB2x4s4sHHIIBBH")  # both, for a 20-byte IP header
+_TIMESTAMP_VALUES: Final = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP: Final = b"\x01\x01\x08\x0a"
+_FRAGMENTED: Final = 0x3FFF  # MF flag or a fragment offset
 
 
 def summarize(packet: bytes | memoryview) -> ResponseSummary:

@@ -15,37 +15,44 @@ TCP checksum. It runs per packet, so it uses precompiled structs and the big-int
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from pyreplay.packet.checksum import IPPROTO_TCP
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import MAX_OPTIONS_LENGTH, NOP, encode_options, parse_tcp_options
 from pyreplay.packet.segment import NO_OPTIONS, Segment, TcpOptions
 
-IPV4_HEADER_LENGTH = 20
-TCP_HEADER_LENGTH = 20
-MAX_IPV4_TOTAL_LENGTH = 0xFFFF
+IPV4_HEADER_LENGTH: Final = 20
+TCP_HEADER_LENGTH: Final = 20
+MAX_IPV4_TOTAL_LENGTH: Final = 0xFFFF
 
-_DONT_FRAGMENT = 0x4000
-_MORE_FRAGMENTS = 0x2000
-_FRAGMENT_OFFSET = 0x1FFF
+_DONT_FRAGMENT: Final = 0x4000
+_MORE_FRAGMENTS: Final = 0x2000
+_FRAGMENT_OFFSET: Final = 0x1FFF
 
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
-_TCP = struct.Struct("!HHIIBBHHH")
-_IPV4_TCP = struct.Struct("!BBHHHBBH4s4sHHIIBBHHH")
-_TIMESTAMP_VALUES = struct.Struct("!II")
-_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
+_IPV4: Final = struct.Struct("!BBHHHBBH4s4s")
+_TCP: Final = struct.Struct("!HHIIBBHHH")
+_IPV4_TCP: Final = struct.Struct("!BBHHHBBH4s4sHHIIBBHHH")
+_TIMESTAMP_VALUES: Final = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP: Final = b"\x01\x01\x08\x0a"
 
 
 def parse_packet(buf: bytes | bytearray | memoryview) -> Segment:
     """The TCP segment in an L3 IP packet; ``PacketError`` for anything we cannot read."""
     if type(buf) is bytes and len(buf) >= 40 and buf[0] == 0x45:
-        # Fast path: the usual packet (IPv4 without options, well-formed), one unpack. Anything
-        # it does not accept takes the general path below, which says what is wrong.
-        (_v, _tos, total_length, ip_id, frag, ttl, protocol, _c, src, dst,
-         sport, dport, seq, ack, offset_byte, flags, window, _csum, _urg) = _IPV4_TCP.unpack_from(buf)
-        end = 20 + (offset_byte >> 4) * 4
-        if (protocol == IPPROTO_TCP and not frag & (_MORE_FRAGMENTS | _FRAGMENT_OFFSET)
+        # Fast path: the usual packet (IPv4 without options, well-formed), its fields read by
+        # index (compiled, cheaper than a struct unpack and its tuple). Anything it does not
+        # accept takes the general path below, which says what is wrong.
+        total_length = (buf[2] << 8) + buf[3]
+        end = 20 + (buf[32] >> 4) * 4
+        if (buf[9] == IPPROTO_TCP and not (buf[6] & 0x3F or buf[7])  # not a fragment
                 and 40 <= end <= total_length <= len(buf)):
+            src, dst = buf[12:16], buf[16:20]
+            ip_id, ttl = (buf[4] << 8) + buf[5], buf[8]
+            sport, dport = (buf[20] << 8) + buf[21], (buf[22] << 8) + buf[23]
+            seq = (buf[24] << 24) + (buf[25] << 16) + (buf[26] << 8) + buf[27]
+            ack = (buf[28] << 24) + (buf[29] << 16) + (buf[30] << 8) + buf[31]
+            flags, window = buf[33], (buf[34] << 8) + buf[35]
             if end == 40:
                 options = NO_OPTIONS
             elif end == 52 and buf[40:44] == _NOP_NOP_TIMESTAMP:
@@ -151,15 +158,18 @@ def build_packet(seg: Segment) -> bytes:
         raise ValueError(f"IPv4 packet of {total_length} bytes is too long; split_to_mtu first")
     ttl, ip_id, flags, window = seg.ttl, seg.ip_id, seg.flags, seg.window
     offset_byte = (tcp_length - len(payload)) << 2
-    address_sum = int.from_bytes(src, "big") + int.from_bytes(dst, "big")
     # A 32-bit field's two words sum to the field itself modulo 0xFFFF (2**16 == 1), so header
     # words are added as fields. Each sum includes the protocol, never +0: "or 0xFFFF" folds.
-    tcp_sum = (
-        address_sum
-        + (IPPROTO_TCP + tcp_length + seg.sport + seg.dport + seg.seq + seg.ack + (offset_byte << 8) + flags + window)
-        + int.from_bytes(options, "big")
-        + ((int.from_bytes(payload, "little") % 0xFFFF) << 8)  # see checksum.unfolded_sum
-    )
+    # The addresses' and options' words are added one by one: compiled, that is cheaper than
+    # int.from_bytes (a Python call, and a number too big for a machine word).
+    address_sum = ((src[0] << 8) + src[1] + (src[2] << 8) + src[3]
+                   + (dst[0] << 8) + dst[1] + (dst[2] << 8) + dst[3])
+    tcp_sum = address_sum + (IPPROTO_TCP + tcp_length + seg.sport + seg.dport + seg.seq + seg.ack
+                             + (offset_byte << 8) + flags + window)
+    for i in range(0, len(options), 2):  # wire options are whole 32-bit words
+        tcp_sum += (options[i] << 8) + options[i + 1]
+    if payload:
+        tcp_sum += (int.from_bytes(payload, "little") % 0xFFFF) << 8  # see checksum.unfolded_sum
     ip_sum = address_sum + 0x4500 + total_length + ip_id + _DONT_FRAGMENT + (ttl << 8) + IPPROTO_TCP
     ip_checksum = 0xFFFF - (ip_sum % 0xFFFF or 0xFFFF)
     tcp_checksum = 0xFFFF - (tcp_sum % 0xFFFF or 0xFFFF)
@@ -170,4 +180,6 @@ def build_packet(seg: Segment) -> bytes:
         )  # fmt: skip
     except struct.error as exc:
         raise ValueError(f"segment field out of range: {exc}") from exc
+    if not payload:
+        return headers + options if options else headers
     return b"".join((headers, options, payload))

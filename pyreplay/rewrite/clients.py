@@ -40,8 +40,8 @@ from pyreplay.rewrite.mix import mix_endpoint
 
 Identity = tuple[bytes, int]  # (packed address, port)
 
-POOL_SALT = 0xC2B2AE3D27D4EB4F
-FIRST_CURSOR_PORT = 32768  # where moved sessions start: the usual ephemeral range
+POOL_SALT: Final = 0xC2B2AE3D27D4EB4F
+FIRST_CURSOR_PORT: Final = 32768  # where moved sessions start: the usual ephemeral range
 
 
 class PoolExhausted(Exception):
@@ -153,7 +153,8 @@ class ClientAllocator:
         lo, hi = ports
         if not 0 < lo <= hi <= 65535:
             raise ValueError(f"ports must be within 1..65535, got {ports}")
-        self._share = port_slice
+        # as ints: PortSlice's own `in` is a Python call, once per session
+        self._share_index, self._share_count = port_slice.index, port_slice.count
         self._ports = port_slice.ports(lo, hi)
         if not self._ports:
             raise ValueError(f"the port share {port_slice} has no port within {lo}..{hi}")
@@ -257,10 +258,10 @@ class ClientAllocator:
         return space, space.addrs[(base + key.copy) % len(space.addrs)]
 
     def _preferred_port(self, port: int) -> int:
-        share = self._share
-        if port in share:
+        count = self._share_count
+        if port % count == self._share_index and 0 < port <= 65535:
             return port
-        moved = port + (share.index - port) % share.count
+        moved = port + (self._share_index - port) % count
         return moved if 0 < moved <= 65535 else self._fallback_port
 
     def _exhausted_message(self, space: _Space) -> str:

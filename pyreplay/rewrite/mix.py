@@ -6,8 +6,9 @@ finalizer), so sequential ports or addresses spread evenly over any modulus.
 """
 
 from __future__ import annotations
+from typing import Final
 
-MASK64 = (1 << 64) - 1
+MASK64: Final = (1 << 64) - 1
 
 
 def fmix64(k: int) -> int:

@@ -9,10 +9,11 @@ seconds since the first captured packet: ``min(cap, 1 + whole seconds)``, as tcp
 """
 
 from __future__ import annotations
+from typing import Final
 
 from pyreplay.rewrite.mix import mix_endpoint
 
-SAMPLE_SALT = 0x9E3779B97F4A7C15
+SAMPLE_SALT: Final = 0x9E3779B97F4A7C15
 
 
 def sample_session(client_addr: bytes, client_port: int, percent: int) -> bool:

@@ -19,14 +19,12 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Final, TextIO
 
 from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
+from pyreplay.channel.codec import encode_route
 from pyreplay.burn import BurnPlan, BurnReport, IdentityPool, Scheduler, SessionIndex
 from pyreplay.burn.report import GOOD_OUTCOMES
-from pyreplay.channel.messages import Message
-from pyreplay.channel.messages import Register as RegisterMessage
-from pyreplay.channel.messages import Unregister as UnregisterMessage
 from pyreplay.config import TIME_WAIT_SECONDS, BurnConfig
 from pyreplay.packet.pcap import PcapError, open_capture
 from pyreplay.packet.segment import ResponseSummary
@@ -39,10 +37,10 @@ from pyreplay.session.commands import Command, Register, Send, Unregister
 from pyreplay.session.config import SessionConfig
 
 log = logging.getLogger("pyreplay.burn")
-MAX_WAIT = 0.05  # s: the longest wait for responses before the scheduler runs again
-SEND_BATCH = 256
-DRY_RUN_RTT = 0.001
-KEEP_OPEN = 10_000_000.0  # s: burn ends idle connections itself, never the keep-alive timer
+MAX_WAIT: Final = 0.05  # s: the longest wait for responses before the scheduler runs again
+SEND_BATCH: Final = 256
+DRY_RUN_RTT: Final = 0.001
+KEEP_OPEN: Final = 10_000_000.0  # s: burn ends idle connections itself, never the keep-alive timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,7 @@ class Burn:
                              comet=config.comet, loops=config.loops, duration=config.duration,
                              topology_window=config.topology_window)
         self._outbox: list[bytes] = []
-        self._notices: list[Message] = []
+        self._notices: list[bytes] = []  # Register/Unregister frames for intercept
         self._dry_output = None
         self.intercepts: Intercepts | None = None
         try:
@@ -143,14 +141,14 @@ class Burn:
                 else:
                     self._outbox.extend(build_packet(piece) for piece in split_to_mtu(seg, mtu))
             elif type(command) is Register:
-                self._notices.append(RegisterMessage(*command.client, *command.target))
+                self._notices.append(encode_route(True, command.client, command.target))
             elif type(command) is Unregister:
-                self._notices.append(UnregisterMessage(*command.client, *command.target))
+                self._notices.append(encode_route(False, command.client, command.target))
 
     def _flush(self, now: float) -> list[bytes]:
         if self._notices:
             if self.intercepts is not None:
-                self.intercepts.announce_many(self._notices)
+                self.intercepts.announce_frames(b"".join(self._notices))
             self._notices.clear()
         sent = self._outbox
         if sent:

@@ -38,7 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Final, cast
 
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelLink, connect_channel
 from pyreplay.backends.emit import Emitter, PcapEmitter, RawIpEmitter
@@ -59,12 +59,12 @@ from pyreplay.session.config import SessionConfig
 from pyreplay.session.summary import event_lines
 
 log = logging.getLogger("pyreplay.copy")
-INTERCEPT_MESSAGES = frozenset({Hello, Responses, Bye})
-DRY_RUN_RTT = 0.001
-CAPTURED_PER_ITERATION = 256  # then read responses before the next captured packets
-CONNECT_TIMEOUT = 5.0
+INTERCEPT_MESSAGES: Final = frozenset({Hello, Responses, Bye})
+DRY_RUN_RTT: Final = 0.001
+CAPTURED_PER_ITERATION: Final = 256  # then read responses before the next captured packets
+CONNECT_TIMEOUT: Final = 5.0
 # A retry blocks the loop while it connects; an intercept on the LAN answers in well under this.
-RECONNECT_TIMEOUT = 0.5
+RECONNECT_TIMEOUT: Final = 0.5
 
 
 @dataclass
@@ -142,7 +142,10 @@ class Intercepts:
 
     def announce_many(self, messages: list[Message]) -> None:
         """Send every message to every intercept in one write each."""
-        frames = b"".join(encode(m) for m in messages)
+        self.announce_frames(b"".join(encode(m) for m in messages))
+
+    def announce_frames(self, frames: bytes) -> None:
+        """Send encoded channel frames to every intercept in one write each."""
         for conn in list(self.connections):
             try:
                 conn.send(frames)

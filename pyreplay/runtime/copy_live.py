@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Final
 
 from pyreplay.backends.channel_tcp import ChannelLink, connect_channel
 from pyreplay.backends.emit import Emitter, RawIpEmitter
@@ -41,8 +42,8 @@ from pyreplay.session.summary import event_notes
 log = logging.getLogger("pyreplay.copy")
 # the longest wait; it also bounds how late a capture record that woke nobody is read
 # (a pure ACK, see bpf/include/pyreplay_capture.h)
-IDLE_WAIT = 0.05
-DRAIN_SECONDS = 2.0
+IDLE_WAIT: Final = 0.05
+DRAIN_SECONDS: Final = 2.0
 
 
 class LiveCopy:
@@ -163,8 +164,9 @@ class LiveCopy:
             notes.append(f"send errors {send_errors}")
         if self.intercepts.losses:
             notes.append(f"intercept connections lost {self.intercepts.losses}")
-        if replay.stats.skipped[POOL_EXHAUSTED]:
-            notes.append(f"sessions not replayed for an exhausted client pool {replay.stats.skipped[POOL_EXHAUSTED]}")
+        exhausted = replay.stats.skipped.get(POOL_EXHAUSTED, 0)
+        if exhausted:
+            notes.append(f"sessions not replayed for an exhausted client pool {exhausted}")
         return line + ("; " + ", ".join(notes) if notes else "")
 
     def close(self) -> None:

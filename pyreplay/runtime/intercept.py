@@ -22,6 +22,7 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Final
 
 from pyreplay.backends.cbpf import compile_filter
 from pyreplay.backends.channel_tcp import ChannelClosed, ChannelConnection, ChannelListener
@@ -34,11 +35,11 @@ from pyreplay.rewrite import ResponseDestinations
 from pyreplay.runtime.response_sources import open_response_sources
 
 log = logging.getLogger("pyreplay.intercept")
-PEER_MESSAGES = frozenset({Hello, Register, Unregister, Bye})
+PEER_MESSAGES: Final = frozenset({Hello, Register, Unregister, Bye})
 # The longest wait. It bounds how late a summary the BPF ring took without waking us is sent
 # (a pure ACK waits for the next summary; a race can leave it for this timeout:
 # bpf/include/pyreplay_response.h), so keep it well under copy's shortest retransmission timeout.
-IDLE_WAIT = 0.05
+IDLE_WAIT: Final = 0.05
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 ``Outbox(emitter, intercepts, batch=SEND_BATCH, on_sent=None, hold_unregisters=False)``:
 ``packet(bytes, now)`` queues a packet for the target (and flushes once ``batch`` are queued,
-so no packet waits long); ``notice(message)`` queues a Register/Unregister for intercept;
+so no packet waits long); ``notice(frame, registers)`` queues a Register (``registers``) or
+Unregister frame for intercept;
 ``flush()`` sends the queued notices to every intercept in one write each (so intercept knows a
 client before its SYN-ACK can arrive), then the queued packets through the emitter, calling
 ``on_sent(packet, now)`` after each (the dry run's simulated target listens there).
@@ -17,12 +18,12 @@ intercept; a short session's own Unregister was one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from pyreplay.backends.emit import Emitter
-from pyreplay.channel.messages import Message, Register
 
-SEND_BATCH = 64
-HELD_UNREGISTERS_MAX = 256
+SEND_BATCH: Final = 64
+HELD_UNREGISTERS_MAX: Final = 256
 
 
 class Outbox:
@@ -30,12 +31,12 @@ class Outbox:
                  on_sent: Callable[[bytes, float], object] | None = None,
                  hold_unregisters: bool = False) -> None:
         self.emitter = emitter
-        self.intercepts = intercepts  # an Intercepts (announce_many), or None
+        self.intercepts = intercepts  # an Intercepts (announce_frames), or None
         self.batch = batch
         self.on_sent = on_sent
         self.hold_unregisters = hold_unregisters
         self._packets: list[tuple[bytes, float]] = []
-        self._notices: list[Message] = []
+        self._notices: list[bytes] = []  # channel frames
         self._registers = 0  # Registers among the queued notices
 
     def packet(self, packet: bytes, now: float) -> None:
@@ -43,9 +44,9 @@ class Outbox:
         if len(self._packets) >= self.batch:
             self.flush()
 
-    def notice(self, message: Message) -> None:
-        self._notices.append(message)
-        if type(message) is Register:
+    def notice(self, frame: bytes, registers: bool) -> None:
+        self._notices.append(frame)
+        if registers:
             self._registers += 1
 
     @property
@@ -72,6 +73,6 @@ class Outbox:
 
     def _send_notices(self) -> None:
         if self.intercepts is not None:
-            self.intercepts.announce_many(self._notices)
+            self.intercepts.announce_frames(b"".join(self._notices))
         self._notices.clear()
         self._registers = 0

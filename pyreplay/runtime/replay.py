@@ -6,7 +6,9 @@ file, AF_PACKET, BPF ring) or how they leave (raw socket, pcap file): it filters
 packets by ``-F`` (the injected ``keep`` predicate) and ``-x``, sends loopback clients from
 ``-H``, samples ``-r`` (ramped by ``-g`` from the first captured packet's ``now``), keeps one
 ``SessionTable`` per ``-n`` copy, allocates collision-free client identities (``-c``, ``-f``),
-executes the session commands through the injected ``emit`` and ``announce`` callables, and
+executes the session commands through the injected ``emit(packet, now)`` and
+``announce(frame, registers)`` callables (a Register or Unregister frame for intercept, and
+whether it registers), and
 keeps the statistics the summary prints. ``registrations()`` lists the routes of the sessions
 alive now (for an intercept connection re-opened under ``-L``). It holds no sockets and reads
 no clock: every call takes ``now``.
@@ -18,9 +20,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pyreplay.channel.codec import encode_route
 from pyreplay.channel.messages import Message
 from pyreplay.channel.messages import Register as RegisterMessage
-from pyreplay.channel.messages import Unregister as UnregisterMessage
 from pyreplay.config import CopyConfig, TIME_WAIT_SECONDS
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.segment import SYN, ResponseSummary, Segment
@@ -39,9 +41,10 @@ from pyreplay.session.commands import Command, Finished, Register, Send, Unregis
 from pyreplay.session.config import SessionConfig
 from pyreplay.session.session import Session
 from pyreplay.session.table import SessionTable
+from pyreplay.session.tally import tally
 
 Emit = Callable[[bytes, float], object]
-Announce = Callable[[Message], object]
+Announce = Callable[[bytes, bool], object]
 Keep = Callable[[bytes], bool]
 POOL_EXHAUSTED = "client pool exhausted"  # the skip reason of a session no client identity was free for
 
@@ -57,10 +60,10 @@ def session_config_for(config: CopyConfig) -> SessionConfig:
 @dataclass
 class ReplayStats:
     captured: int = 0
-    skipped: Counter = field(default_factory=Counter)  # reason -> packets not replayed
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> packets not replayed (see tally)
     packets_sent: int = 0
     responses: int = 0
-    outcomes: Counter = field(default_factory=Counter)
+    outcomes: dict[str, int] = field(default_factory=dict)
     last_activity: float = 0.0
 
 
@@ -76,6 +79,7 @@ class Replay:
         self._first_captured_at: float | None = None  # the -g ramp starts here
         self._registered: set[tuple[bytes, int, bytes, int]] = set()
         self.transfers = TransferMap(config.transfers)
+        self._online_ports = self.transfers.online_ports
         self.allocator = ClientAllocator(config.client_pool, port_slice=config.port_slice, quarantine=quarantine)
         self.session_config = session_config_for(config)
         self.tables = [SessionTable(self._factory(k), linger=self.session_config.linger)
@@ -89,16 +93,23 @@ class Replay:
         """Parse and filter a captured packet; None (and a counted reason) if not replayed."""
         self.stats.captured += 1
         if self._keep is not None and not self._keep(packet):
-            self.stats.skipped["not matching -F"] += 1
+            tally(self.stats.skipped, "not matching -F")
+            return None
+        if (type(packet) is bytes and len(packet) >= 40 and packet[0] == 0x45 and packet[9] == 6
+                and not (packet[6] & 0x3F or packet[7])
+                and (packet[22] << 8 | packet[23]) not in self._online_ports):
+            # the usual packet (IPv4, no IP options, TCP, not a fragment) to another port, e.g.
+            # the online server's responses in a two-way capture: not worth a parse
+            tally(self.stats.skipped, "not matching -x")
             return None
         try:
             segment = parse_packet(packet)
         except PacketError as exc:
-            self.stats.skipped[f"unparsable: {str(exc).split(':')[0]}"] += 1
+            tally(self.stats.skipped, f"unparsable: {str(exc).split(':')[0]}")
             return None
         transfer = self.transfers.match(segment.dst, segment.dport)
         if transfer is None:
-            self.stats.skipped["not matching -x"] += 1
+            tally(self.stats.skipped, "not matching -x")
             return None
         if self._loopback_source is not None:
             source = loopback_replacement(segment.src, transfer.target_addr, self._loopback_source)
@@ -122,7 +133,7 @@ class Replay:
         else:
             owner = self.allocator.owner(summary.dst, summary.dport)  # live identities only
             if owner is None:
-                self.stats.skipped["response for no session of ours"] += 1
+                tally(self.stats.skipped, "response for no session of ours")
                 return
             index = owner.copy
         self._execute(self.tables[index].handle_response(summary, now=now), index, now)
@@ -152,7 +163,7 @@ class Replay:
 
     @property
     def active_sessions(self) -> int:
-        created = sum(t.counters["sessions_created"] for t in self.tables)
+        created = sum(t.counters.get("sessions_created", 0) for t in self.tables)
         return created - sum(self.stats.outcomes.values())
 
     def registrations(self) -> list[Message]:
@@ -174,11 +185,11 @@ class Replay:
             if self.config.gradual and self._first_captured_at is not None:
                 percent = gradual_percent(self._now - self._first_captured_at, percent)
             if percent < 100 and not sample_session(segment.src, segment.sport, percent):
-                self.stats.skipped["sampled out (-g)" if percent < self.config.sample_percent
-                                   else "sampled out (-r)"] += 1
+                tally(self.stats.skipped, "sampled out (-g)" if percent < self.config.sample_percent
+                                   else "sampled out (-r)")
                 return None
             if self.config.only_full_sessions and not segment.flags & SYN:
-                self.stats.skipped["no SYN captured (-O)"] += 1
+                tally(self.stats.skipped, "no SYN captured (-O)")
                 return None
             transfer = self.transfers.match(segment.dst, segment.dport)
             assert transfer is not None  # captured_segment let only -x matches through
@@ -186,7 +197,7 @@ class Replay:
             try:
                 identity = self.allocator.allocate(key, self._now)
             except PoolExhausted:
-                self.stats.skipped[POOL_EXHAUSTED] += 1
+                tally(self.stats.skipped, POOL_EXHAUSTED)
                 return None
             return Session(self.session_config, identity, (transfer.target_addr, transfer.target_port))
         return make
@@ -203,12 +214,12 @@ class Replay:
                     self._send(segment, now)
             elif isinstance(command, Register):
                 self._registered.add((*command.client, *command.target))
-                self._announce(RegisterMessage(*command.client, *command.target))
+                self._announce(encode_route(True, command.client, command.target), True)
             elif isinstance(command, Unregister):
                 self._registered.discard((*command.client, *command.target))
-                self._announce(UnregisterMessage(*command.client, *command.target))
+                self._announce(encode_route(False, command.client, command.target), False)
             elif isinstance(command, Finished):
-                self.stats.outcomes[command.outcome.value] += 1
+                tally(self.stats.outcomes, command.outcome.value)
                 if command.client is not None:
                     key = self.allocator.owner(*command.client)
                     if key is not None:

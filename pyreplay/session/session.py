@@ -32,10 +32,10 @@ in between are skipped. No boundary before the captured FIN/RST: outcome ``captu
 
 from __future__ import annotations
 
-from collections import Counter
+from typing import Final
 
 from pyreplay.packet.segment import (
-    ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment,
+    ACK, FIN, NO_OPTIONS, PSH, RST, SYN, ResponseSummary, Segment, TcpOptions,
 )
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_ge, seq_gt, seq_le, seq_lt
 
@@ -45,19 +45,24 @@ from .events import ClientSegment, Shutdown, Superseded, TargetResponse, Tick
 from .retransmit import InFlight, RtoEstimator, SendQueue
 from .state import CONNECTED, Phase, Trigger, advance
 from .stream import CapturedStream, Chunk
+from .tally import tally
 from .tcpopts import mss_only, timestamp_only, with_timestamp
 
-_DEFAULT_TARGET_MSS = 536
-_FAKE_WINDOW = 65535
-_SENDING_PHASES = (Phase.ESTABLISHED, Phase.AWAITING_GREETING, Phase.AWAITING_RESPONSE)
-_NEW, _CLOSED, _SYN_SENT = Phase.NEW, Phase.CLOSED, Phase.SYN_SENT
-_ESTABLISHED, _AWAITING_RESPONSE = Phase.ESTABLISHED, Phase.AWAITING_RESPONSE
-_CLOSE_WAIT, _FIN_WAIT = Phase.CLOSE_WAIT, Phase.FIN_WAIT
-_WAITING_PHASES = frozenset({Phase.AWAITING_RESPONSE, Phase.AWAITING_GREETING, Phase.LAST_ACK})
-_NOT_PURE_ACK = SYN | FIN | RST
-_INF = float("inf")
+_DEFAULT_TARGET_MSS: Final = 536
+_FAKE_WINDOW: Final = 65535
+_SENDING_PHASES: Final = (Phase.ESTABLISHED, Phase.AWAITING_GREETING, Phase.AWAITING_RESPONSE)
+_NEW: Final = Phase.NEW
+_CLOSED: Final = Phase.CLOSED
+_SYN_SENT: Final = Phase.SYN_SENT
+_ESTABLISHED: Final = Phase.ESTABLISHED
+_AWAITING_RESPONSE: Final = Phase.AWAITING_RESPONSE
+_CLOSE_WAIT: Final = Phase.CLOSE_WAIT
+_FIN_WAIT: Final = Phase.FIN_WAIT
+_WAITING_PHASES: Final = frozenset({Phase.AWAITING_RESPONSE, Phase.AWAITING_GREETING, Phase.LAST_ACK})
+_NOT_PURE_ACK: Final = SYN | FIN | RST
+_INF: Final = float("inf")
 # When several deadlines are due at one tick, fire them in this order (ends first).
-_TIMER_ORDER = (
+_TIMER_ORDER: Final = (
     "handshake",
     "capture_gap",
     "capture_resync",
@@ -70,11 +75,11 @@ _TIMER_ORDER = (
     "delayed_ack",
     "response_quiet",
 )
-_TIMER_RANK = {name: rank for rank, name in enumerate(_TIMER_ORDER)}
+_TIMER_RANK: Final = {name: rank for rank, name in enumerate(_TIMER_ORDER)}
 # The timers that move the replay on: each sends (an ACK, a retransmission, a probe, the held
 # FIN, a resync's RST and SYN) or lets the next request go. The others (handshake,
 # session_timeout, keepalive, linger) only give a connection up.
-_WORK_TIMERS = frozenset({
+_WORK_TIMERS: Final = frozenset({
     "capture_gap", "capture_resync", "fin_hold", "retransmit", "persist", "delayed_ack", "response_quiet",
 })
 
@@ -86,7 +91,7 @@ class Session:
         self.target = target
         self.phase = Phase.NEW
         self.outcome: Outcome | None = None
-        self.counters: Counter[str] = Counter()
+        self.counters: dict[str, int] = {}  # read with .get(name, 0): see tally
         self._out: list[Command] = []
         self._registered = False
         # captured client side
@@ -197,14 +202,14 @@ class Session:
             return False
         phase = self.phase
         if phase is _CLOSED:
-            self.counters["client_after_close"] += 1
+            tally(self.counters, "client_after_close")
             return True
         if phase is _NEW or (self._handshake_client_ack is None and self.captured_isn is not None):
             return False
         self._last_activity_at = now
         if not self._fake_handshake:
             self._client_window = seg.window
-        self.counters["client_pure_ack"] += 1
+        tally(self.counters, "client_pure_ack")
         return True
 
     def next_deadline(self) -> float | None:
@@ -282,13 +287,13 @@ class Session:
             if self.phase is Phase.NEW:
                 self._start_from_syn(seg, now)
             elif seg.seq == self.captured_isn:
-                self.counters["client_syn_retransmission"] += 1
+                tally(self.counters, "client_syn_retransmission")
             else:
-                self.counters["client_syn_other_isn"] += 1
+                tally(self.counters, "client_syn_other_isn")
             return
         if self.phase is Phase.NEW:
             if not seg.payload or seg.flags & RST:
-                self.counters["client_without_session"] += 1
+                tally(self.counters, "client_without_session")
                 return
             if self.config.only_with_syn:
                 self._finish(Outcome.SKIPPED, "no SYN captured and only_with_syn is set")
@@ -299,7 +304,7 @@ class Session:
         if seg.flags & ACK and not self._fake_handshake:
             self._client_window = seg.window
         if seg.flags & RST:
-            self.counters["client_resets"] += 1
+            tally(self.counters, "client_resets")
             self._client_reset = True
             return
         if seg.payload:
@@ -331,7 +336,7 @@ class Session:
             self._handshake_ack = seg
             self._handshake_client_ack = seg.ack
         else:
-            self.counters["client_pure_ack"] += 1
+            tally(self.counters, "client_pure_ack")
 
     def _start_from_syn(self, seg: Segment, now: float) -> None:
         self.captured_isn = self.captured_start = seg.seq
@@ -350,7 +355,7 @@ class Session:
         self._connect(syn, fake=False, now=now)
 
     def _start_without_syn(self, seg: Segment, now: float) -> None:
-        self.counters["fake_syn"] += 1
+        tally(self.counters, "fake_syn")
         self.captured_start = seq_add(seg.seq, -1)
         self._stream = CapturedStream(seg.seq, self.config.max_buffered_bytes)
         self._connect(self._fake_syn(seq_add(seg.seq, -1), seg.ip_id), fake=True, now=now)
@@ -359,7 +364,7 @@ class Session:
 
     def _on_target(self, s: ResponseSummary, now: float) -> None:
         if self.phase is Phase.NEW:
-            self.counters["target_before_syn"] += 1
+            tally(self.counters, "target_before_syn")
             return
         self._last_progress_at = self._last_activity_at = now
         if self._ts_on and s.options.timestamp is not None:
@@ -371,14 +376,14 @@ class Session:
             self._on_handshake_reply(s, now)
             return
         if s.flags & SYN:
-            self.counters["target_synack_retransmission"] += 1
+            tally(self.counters, "target_synack_retransmission")
             self._send_ack()
             return
         if not s.flags & ACK:
-            self.counters["target_without_ack"] += 1
+            tally(self.counters, "target_without_ack")
             return
         if seq_gt(s.ack, self._snd_nxt):
-            self.counters["target_ack_of_unsent"] += 1
+            tally(self.counters, "target_ack_of_unsent")
             return
         self._on_ack(s, now)
         if s.payload_len:
@@ -393,10 +398,10 @@ class Session:
             self._accept_synack(s, now)
             return
         # An ACK for some older connection on this 4-tuple: reset it, then offer our SYN again.
-        self.counters["target_stale_connection"] += 1
+        tally(self.counters, "target_stale_connection")
         if s.flags & ACK:
             self._emit(self._addressed(seq=s.ack, ack=0, flags=RST, window=0))
-            self.counters["resets_sent"] += 1
+            tally(self.counters, "resets_sent")
         self._send_syn(now, retransmission=True)
 
     def _accept_synack(self, s: ResponseSummary, now: float) -> None:
@@ -416,11 +421,11 @@ class Session:
             self._rto.sample(now - self._syn_sent_at)
         self._rto_at = None
         self._backoff = self._retries = 0
-        self.counters["connections"] += 1
+        tally(self.counters, "connections")
         self._to(Trigger.SYN_ACK, now)
         template = None if self._fake_handshake else self._handshake_ack
         if template is None:
-            self.counters["handshake_ack_generated"] += 1
+            tally(self.counters, "handshake_ack_generated")
         self._emit(self._segment(seq=self._snd_nxt, flags=ACK, template=template))
 
     def _on_ack(self, s: ResponseSummary, now: float) -> None:
@@ -446,11 +451,11 @@ class Session:
             if is_duplicate:
                 self._dupacks += 1
                 if self._dupacks == self.config.dupack_threshold and self._recover is None:
-                    self.counters["fast_retransmits"] += 1
+                    tally(self.counters, "fast_retransmits")
                     self._recover = self._snd_nxt
                     self._retransmit_first()
         else:
-            self.counters["target_old_ack"] += 1
+            tally(self.counters, "target_old_ack")
             return
         # Any in-order ACK may update the window, also when ack == snd.nxt (the original
         # ignored those and could stall forever behind a zero window).
@@ -462,19 +467,19 @@ class Session:
     def _on_target_data(self, s: ResponseSummary, now: float) -> None:
         end = seq_add(s.seq, s.payload_len)
         if not seq_gt(end, self._rcv_nxt):
-            self.counters["target_retransmission"] += 1
+            tally(self.counters, "target_retransmission")
             self._send_ack()
             return
         if seq_gt(s.seq, self._rcv_nxt):
             # The target sent the bytes in between (intercept lost their summary); ACKing
             # past them is truthful for the target and avoids a stall.
-            self.counters["target_summary_gap"] += 1
+            tally(self.counters, "target_summary_gap")
         new_bytes = seq_diff(end, self._rcv_nxt)
         self._rcv_nxt = end
         self._target_data_seen = True
         self._response_bytes += new_bytes
         self._last_response_at = now
-        self.counters["response_bytes"] += new_bytes
+        tally(self.counters, "response_bytes", new_bytes)
         if self.phase is Phase.AWAITING_GREETING:
             self._to(Trigger.GREETING, now)
         unacked = seq_diff(self._rcv_nxt, self._ack_sent) if self._ack_sent is not None else 0
@@ -487,7 +492,7 @@ class Session:
     def _on_target_fin(self, s: ResponseSummary, now: float) -> None:
         fin_seq = seq_add(s.seq, s.payload_len)
         if self._target_fin_seq is not None:
-            self.counters["target_fin_retransmission"] += 1
+            tally(self.counters, "target_fin_retransmission")
             self._send_ack()
             return
         self._target_fin_seq = fin_seq
@@ -495,7 +500,7 @@ class Session:
             self._rcv_nxt = seq_add(fin_seq, 1)
         self._send_ack()
         if self.phase is Phase.AWAITING_RESPONSE:
-            self.counters["responses"] += 1
+            tally(self.counters, "responses")
         if self.phase in _SENDING_PHASES or self.phase is Phase.FIN_WAIT:
             self._to(Trigger.TARGET_FIN, now)
 
@@ -505,12 +510,12 @@ class Session:
             if not (s.flags & ACK and s.ack == seq_add(self._syn.seq, 1)):
                 # Not an answer to our SYN (RFC 9293 3.10.7.3): the target resetting a segment
                 # of the connection just closed, e.g. a request that crossed its FIN.
-                self.counters["target_stale_reset"] += 1
+                tally(self.counters, "target_stale_reset")
                 return
-            self.counters["target_resets"] += 1
+            tally(self.counters, "target_resets")
             self._finish(Outcome.REFUSED, "target answered the SYN with RST")
             return
-        self.counters["target_resets"] += 1
+        tally(self.counters, "target_resets")
         stream = self._stream
         assert stream is not None
         if self.phase in (Phase.FIN_WAIT, Phase.LAST_ACK) and self._snd_una == self._snd_nxt:
@@ -569,7 +574,7 @@ class Session:
             usable = seq_diff(seq_add(self._snd_una, self._peer_window), self._snd_nxt)
             if usable <= 0:
                 self._window_blocked = True
-                self.counters["window_stalls"] += 1
+                tally(self.counters, "window_stalls")
                 return
             if new_request:
                 self._unsettled_requests.append(chunk.seq)
@@ -579,7 +584,7 @@ class Session:
                     self._ack_promptly = now - self._last_response_at > self.config.ack_delay
                 self._to(Trigger.REQUEST, now)
                 self._requests_on_connection += 1
-                self.counters["requests"] += 1
+                tally(self.counters, "requests")
                 self._response_bytes = 0
             self._request_ack = piece.client_ack
             self._send_piece(piece, now)
@@ -601,7 +606,7 @@ class Session:
         self._sendq.push(InFlight(piece.seq, piece.payload, False, piece.template, now))
         self._snd_nxt = piece.end
         self._last_progress_at = now
-        self.counters["bytes_sent"] += len(piece.payload)
+        tally(self.counters, "bytes_sent", len(piece.payload))
         if self._rto_at is None:
             self._rto_at = now + self._rto.timeout(self._backoff)
 
@@ -654,13 +659,13 @@ class Session:
             self._segment(seq=entry.seq, flags=flags, payload=entry.payload, template=entry.template)
         )
         entry.retransmitted = True
-        self.counters["retransmits"] += 1
+        tally(self.counters, "retransmits")
 
     def _send_ack(self) -> None:
         self._emit(self._segment(seq=self._snd_nxt, flags=ACK))
 
     def _reset_segment(self) -> Segment:
-        self.counters["resets_sent"] += 1
+        tally(self.counters, "resets_sent")
         if self.phase is Phase.SYN_SENT:
             return self._addressed(seq=self._snd_nxt, ack=0, flags=RST, window=0)
         return self._segment(seq=self._snd_nxt, flags=RST | ACK)
@@ -697,10 +702,10 @@ class Session:
         if retransmission:
             self._syn_retransmitted = True
             self._backoff += 1
-            self.counters["syn_retransmits"] += 1
+            tally(self.counters, "syn_retransmits")
         else:
             self._syn_retransmitted = False
-            self.counters["syns_sent"] += 1
+            tally(self.counters, "syns_sent")
         self._syn_sent_at = now
         self._emit(self._syn)
         self._rto_at = now + self._rto.timeout(self._backoff)
@@ -721,19 +726,19 @@ class Session:
                 self._abort(Outcome.RECONNECT_LIMIT, f"{reason}; reconnect limit reached")
                 return
             self._reconnects += 1
-            self.counters["reconnects"] += 1
+            tally(self.counters, "reconnects")
         resend_from = None if resync else self._unanswered_from()
         if resend_from is not None and resend_from == self._rewound_to:
-            self.counters["requests_not_resent_twice"] += len(self._unsettled_requests)
+            tally(self.counters, "requests_not_resent_twice", len(self._unsettled_requests))
             resend_from = None
         if send_rst:
             self._emit(self._reset_segment())
-        self.counters["bytes_unacked_at_reconnect"] += self._sendq.clear()
+        tally(self.counters, "bytes_unacked_at_reconnect", self._sendq.clear())
         stream = self._stream
         assert stream is not None
         if resend_from is not None:
-            self.counters["requests_resent_after_reconnect"] += len(self._unsettled_requests)
-            self.counters["bytes_resent_after_reconnect"] += stream.rewind()
+            tally(self.counters, "requests_resent_after_reconnect", len(self._unsettled_requests))
+            tally(self.counters, "bytes_resent_after_reconnect", stream.rewind())
             self._rewound_to = resend_from
         else:
             stream.release_all()
@@ -892,8 +897,8 @@ class Session:
                 return True
             return False
         self._hole_lost = False
-        self.counters["capture_gap_resyncs"] += 1
-        self.counters["capture_gap_bytes_skipped"] += skipped
+        tally(self.counters, "capture_gap_resyncs")
+        tally(self.counters, "capture_gap_bytes_skipped", skipped)
         self._gap_since = now if stream.has_gap else None
         self._reconnect("resync past a capture hole", send_rst=send_rst, now=now, resync=True)
         return True
@@ -923,11 +928,11 @@ class Session:
 
     # ------------------------------------------------------------------ building segments
 
-    def _addressed(self, **fields) -> Segment:
-        return Segment(
-            src=self.client[0], dst=self.target[0], sport=self.client[1], dport=self.target[1],
-            **fields,
-        )
+    def _addressed(self, *, seq: int, ack: int, flags: int, window: int, options: TcpOptions = NO_OPTIONS,
+                   ip_id: int = 0, ttl: int = 64) -> Segment:
+        """A segment from our client to the target without payload (typed keywords: the
+        compiled call stays native, where ``**fields`` built a dict and went through Python's)."""
+        return self._built(seq, ack, flags, window, options, b"", ip_id, ttl)
 
     def _built(self, seq: int, ack: int, flags: int, window: int, options, payload: bytes,
                ip_id: int, ttl: int) -> Segment:
@@ -968,7 +973,7 @@ class Session:
 
     def _emit(self, segment: Segment) -> None:
         self._out.append(Send(segment))
-        self.counters["segments_sent"] += 1
+        tally(self.counters, "segments_sent")
         if segment.flags & ACK and not segment.flags & SYN:
             self._ack_sent = segment.ack
             if segment.ack == self._rcv_nxt:
@@ -1060,9 +1065,9 @@ class Session:
         if self._response_complete_pending():
             sized = self._response_sized_by_capture()
             if now >= self._last_response_at + self._completion_wait(sized):
-                self.counters["responses"] += 1
+                tally(self.counters, "responses")
                 if sized is not None:
-                    self.counters["responses_sized_by_capture"] += 1
+                    tally(self.counters, "responses_sized_by_capture")
                 self._to(Trigger.RESPONSE_DONE, now)
                 self._settle_requests()
 
@@ -1127,11 +1132,11 @@ class Session:
 
     def _fire(self, name: str, now: float) -> None:
         if name == "handshake":
-            syns = 1 + self.counters["syn_retransmits"]
+            syns = 1 + self.counters.get("syn_retransmits", 0)
             self._finish(Outcome.HANDSHAKE_FAILED, f"no SYN-ACK within the handshake timeout ({syns} SYNs)")
         elif name == "capture_gap":
             # The hole is lost; the replay resyncs past it once it gets there (_pump).
-            self.counters["capture_gaps"] += 1
+            tally(self.counters, "capture_gaps")
             self._hole_lost = True
             self._gap_since = None
         elif name == "capture_resync":
@@ -1148,12 +1153,12 @@ class Session:
             why = "client did not close" if self.phase is Phase.CLOSE_WAIT else "target did not close"
             self._abort(Outcome.COMPLETE, f"{why} within the linger time")
         elif name == "fin_hold":
-            self.counters["fin_released_without_response"] += 1
+            tally(self.counters, "fin_released_without_response")
             self._send_client_fin_if_ready(now, release_hold=True)
         elif name == "retransmit":
             self._on_retransmit_timeout(now)
         elif name == "persist":
-            self.counters["window_probes"] += 1
+            tally(self.counters, "window_probes")
             self._emit(self._segment(seq=seq_add(self._snd_una, -1), flags=ACK))
             self._persist_backoff += 1
             self._persist_at = now + self._rto.timeout(self._persist_backoff)
@@ -1172,7 +1177,7 @@ class Session:
             self._abort(Outcome.RETRANSMIT_FAILED, f"target did not ack after {self._retries - 1} retransmissions")
             return
         self._backoff += 1
-        self.counters["timeout_retransmits"] += 1
+        tally(self.counters, "timeout_retransmits")
         self._recover = self._snd_nxt
         self._dupacks = 0
         self._retransmit_first()
@@ -1188,10 +1193,10 @@ class Session:
         limit = self.config.max_buffered_bytes
         if self._unsettled_requests and stream.retained_bytes + buffered > limit:
             # too much to hold for a resend as well: these requests cannot be resent
-            self.counters["requests_too_large_to_resend"] += len(self._unsettled_requests)
+            tally(self.counters, "requests_too_large_to_resend", len(self._unsettled_requests))
             self._settle_requests()
         if buffered + self._sendq.buffered_bytes > limit:
-            self.counters["overflow"] += 1
+            tally(self.counters, "overflow")
             self._abort(Outcome.OVERFLOW, "buffered client bytes exceed max_buffered_bytes")
 
     def _abort(self, outcome: Outcome, reason: str) -> None:
@@ -1209,16 +1214,16 @@ class Session:
 
     def _after_close(self, event: object) -> None:
         if isinstance(event, ClientSegment):
-            self.counters["client_after_close"] += 1
+            tally(self.counters, "client_after_close")
         elif isinstance(event, TargetResponse):
             s = event.summary
-            self.counters["target_after_close"] += 1
+            tally(self.counters, "target_after_close")
             if s.flags & RST or not (s.payload_len or s.flags & (FIN | SYN)):
                 return
             if self.outcome is Outcome.COMPLETE and s.flags & FIN and self._target_fin_seq is not None:
                 self._send_ack()  # our last ACK was lost
             elif s.flags & ACK:
-                self.counters["resets_sent"] += 1
+                tally(self.counters, "resets_sent")
                 self._emit(self._addressed(seq=s.ack, ack=0, flags=RST, window=0))
         elif not isinstance(event, (Tick, Shutdown, Superseded)):
             raise TypeError(f"not a session event: {event!r}")

@@ -9,6 +9,7 @@ pending, fake handshake) live as fields on the session; the phase lives only her
 from __future__ import annotations
 
 from enum import Enum
+from typing import Final
 
 
 class Phase(Enum):
@@ -48,7 +49,7 @@ class InvalidTransition(Exception):
 
 P, T = Phase, Trigger
 
-TRANSITIONS: dict[tuple[Phase, Trigger], Phase] = {
+TRANSITIONS: Final[dict[tuple[Phase, Trigger], Phase]] = {
     (P.NEW, T.SEND_SYN): P.SYN_SENT,
     (P.SYN_SENT, T.SYN_ACK): P.ESTABLISHED,
     (P.ESTABLISHED, T.WAIT_GREETING): P.AWAITING_GREETING,
@@ -70,7 +71,7 @@ TRANSITIONS: dict[tuple[Phase, Trigger], Phase] = {
     **{(phase, T.FINISH): P.CLOSED for phase in Phase if phase is not P.CLOSED},
 }
 
-CONNECTED = frozenset(
+CONNECTED: Final = frozenset(
     {P.ESTABLISHED, P.AWAITING_GREETING, P.AWAITING_RESPONSE, P.FIN_WAIT, P.CLOSE_WAIT, P.LAST_ACK}
 )
 

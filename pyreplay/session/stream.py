@@ -18,13 +18,15 @@ target closed on, see ``Session._reconnect``).
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from typing import Final
 
 from pyreplay.packet.record import Record
 
 from pyreplay.packet.segment import ACK, Segment
 from pyreplay.packet.seqnum import seq_add, seq_diff, seq_gt, seq_le, seq_lt
+
+from .tally import tally
 
 
 class Chunk(Record):
@@ -108,21 +110,21 @@ class CapturedStream:
             and not self._skipping
         )
 
-    def add(self, segment: Segment, counters: Counter) -> bool:
+    def add(self, segment: Segment, counters: dict[str, int]) -> bool:
         """Buffer the payload of ``segment``; True if the contiguous stream grew."""
         client_ack = segment.ack if segment.flags & ACK else None
         chunk = Chunk(segment.seq, segment.payload, client_ack, segment)
         if seq_le(chunk.end, self.next_seq):
-            counters["client_retransmission"] += 1
+            tally(counters, "client_retransmission")
             return False
         if seq_diff(chunk.seq, self.next_seq) > self._horizon:
-            counters["client_beyond_horizon"] += 1
+            tally(counters, "client_beyond_horizon")
             return False
         if self.fin_seq is not None and seq_gt(chunk.end, self.fin_seq):
-            counters["client_data_after_fin"] += 1
+            tally(counters, "client_data_after_fin")
             return False
         if seq_lt(chunk.seq, self.next_seq):
-            counters["client_overlap_trimmed"] += 1
+            tally(counters, "client_overlap_trimmed")
             if self._skipping:  # it continues bytes being skipped: skip it too
                 self._skip_past(chunk)
                 return False
@@ -131,20 +133,20 @@ class CapturedStream:
             self._out_of_order.append(chunk)
             return False
         if chunk.seq != self.next_seq:
-            counters["client_out_of_order"] += 1
+            tally(counters, "client_out_of_order")
             self._out_of_order.append(chunk)
             return False
         self._append(chunk)
         self._drain_out_of_order()
         return True
 
-    def note_fin(self, seq: int, counters: Counter) -> None:
+    def note_fin(self, seq: int, counters: dict[str, int]) -> None:
         if self.fin_seq is None and seq_lt(seq, self.next_seq):
-            counters["client_fin_inside_data"] += 1
+            tally(counters, "client_fin_inside_data")
         elif self.fin_seq is None:
             self.fin_seq = seq
         elif self.fin_seq != seq:
-            counters["client_fin_seq_mismatch"] += 1
+            tally(counters, "client_fin_seq_mismatch")
 
     def peek(self) -> Chunk | None:
         return self._pending[0] if self._pending else None

@@ -6,7 +6,9 @@ target responses are routed by (rewritten client addr, port, target addr, port).
 made by the caller's ``factory(segment, generation) -> Session | None`` (None: not replayed by
 policy) on a SYN or on a payload segment. A finished session lingers for ``linger`` seconds to
 absorb late packets, then is removed and its counters are added to ``totals``.
-``next_deadline``/``handle_tick`` aggregate every session's deadline in one heap;
+``next_deadline``/``handle_tick`` aggregate every live session's deadline in one heap, and the
+lingering sessions' in a queue (they finished in time order, so they leave in that order: the
+heap holds only the live ones);
 ``next_work_deadline`` tells when the earliest timer that still moves the replay on is due.
 
 Each session is held in a ``_Slot`` with its key, route and heap entry, reached by one dict
@@ -28,8 +30,9 @@ pathological captures, never reached by real port reuse.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
+from typing import Final
 
 from pyreplay.packet.segment import SYN, ResponseSummary, Segment
 from pyreplay.packet.seqnum import seq_diff, seq_ge
@@ -37,14 +40,15 @@ from pyreplay.packet.seqnum import seq_diff, seq_ge
 from .commands import Command, Finished
 from .events import ClientSegment, Shutdown, Superseded, TargetResponse, Tick
 from .session import Session
+from .tally import tally
 
 Key = tuple[bytes, int, bytes, int]
 SessionFactory = Callable[[Segment, int], "Session | None"]
 
-DEFAULT_MAX_GENERATIONS = 8
+DEFAULT_MAX_GENERATIONS: Final = 8
 # How far past the captured end a segment still belongs to an old connection: the reassembly
 # horizon of a session (out-of-order data is buffered that far ahead).
-DEFAULT_RANGE_WINDOW = 4 * 1024 * 1024
+DEFAULT_RANGE_WINDOW: Final = 4 * 1024 * 1024
 
 
 class _Slot:
@@ -79,8 +83,9 @@ class SessionTable:
         self._routes: dict[Key, _Slot] = {}
         self._heap: list[tuple[float, int, _Slot]] = []
         self._entries = 0  # heap entry ids handed out
-        self.counters: Counter[str] = Counter()
-        self.totals: Counter[str] = Counter()  # counters of removed sessions, summed
+        self._lingering: deque[_Slot] = deque()  # finished slots, oldest finish first
+        self.counters: dict[str, int] = {}  # read with .get(name, 0): see tally
+        self.totals: dict[str, int] = {}  # counters of removed sessions, summed
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -105,7 +110,7 @@ class SessionTable:
         slots = self._by_key.get(key)
         if slots is None:
             if not (segment.flags & SYN or segment.payload):
-                self.counters["client_without_session"] += 1
+                tally(self.counters, "client_without_session")
                 return []
             return self._create(key, 0, segment, now, [])
         if len(slots) == 1 and not segment.flags & SYN:
@@ -119,7 +124,7 @@ class SessionTable:
                 return self._deliver(only, ClientSegment(segment), now)
         owner = self._owner_of(slots, segment)
         if owner is None:  # a new connection on this key
-            self.counters["port_reuse"] += 1
+            tally(self.counters, "port_reuse")
             out: list[Command] = []
             if len(slots) >= self._max_generations:
                 self._make_room(slots, now, out)
@@ -129,11 +134,16 @@ class SessionTable:
     def handle_response(self, summary: ResponseSummary, *, now: float) -> list[Command]:
         slot = self._routes.get((summary.dst, summary.dport, summary.src, summary.sport))
         if slot is None:
-            self.counters["response_without_session"] += 1
+            tally(self.counters, "response_without_session")
             return []
         return self._deliver(slot, TargetResponse(summary), now)
 
     def handle_tick(self, now: float) -> list[Command]:
+        lingering, slots = self._lingering, self._slots
+        while lingering and lingering[0].closed_at + self._linger <= now:
+            slot = lingering.popleft()
+            if slot in slots:  # else removed already (made room for, or shut down)
+                self._remove(slot)
         out: list[Command] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
@@ -141,10 +151,7 @@ class SessionTable:
             if slot.entry != entry:
                 continue  # stale entry
             slot.entry = -1
-            if slot.session.finished:
-                self._remove(slot)
-            else:
-                out += self._deliver(slot, Tick(), now)
+            out += self._deliver(slot, Tick(), now)
         return out
 
     def shutdown(self, now: float) -> list[Command]:
@@ -152,13 +159,20 @@ class SessionTable:
         for slot in list(self._slots):
             out += self._deliver(slot, Shutdown(), now)
             self._remove(slot)
+        self._lingering.clear()
         return out
 
     def next_deadline(self) -> float | None:
         heap = self._heap
         while heap and heap[0][2].entry != heap[0][1]:
             heapq.heappop(heap)
-        return heap[0][0] if heap else None
+        lingering, slots = self._lingering, self._slots
+        while lingering and lingering[0] not in slots:
+            lingering.popleft()
+        if not lingering:
+            return heap[0][0] if heap else None
+        leaves = lingering[0].closed_at + self._linger
+        return min(heap[0][0], leaves) if heap else leaves
 
     def session_counters(self) -> Counter[str]:
         """The counters of every session the table held or holds, summed: ``totals`` plus the
@@ -209,15 +223,15 @@ class SessionTable:
                 out: list[Command]) -> list[Command]:
         session = self._factory(segment, generation)
         if session is None:
-            self.counters["not_replayed"] += 1
+            tally(self.counters, "not_replayed")
             return out
-        self.counters["sessions_created"] += 1
+        tally(self.counters, "sessions_created")
         route = (session.client[0], session.client[1], session.target[0], session.target[1])
         slot = _Slot(session, key, generation, route)
         self._slots[slot] = None
         self._by_key.setdefault(key, []).append(slot)
         if self._routes.get(route, slot) is not slot:
-            self.counters["route_collision"] += 1  # the newest session gets the responses
+            tally(self.counters, "route_collision")  # the newest session gets the responses
         self._routes[route] = slot
         out += self._deliver(slot, ClientSegment(segment), now)
         return out
@@ -227,7 +241,7 @@ class SessionTable:
         victim = next((slot for slot in slots if slot.session.finished), None)
         if victim is None:
             victim = slots[0]
-            self.counters["port_reuse_superseded"] += 1
+            tally(self.counters, "port_reuse_superseded")
             out += self._deliver(victim, Superseded(), now)
         self._remove(victim)
 
@@ -238,10 +252,11 @@ class SessionTable:
         if session.finished:
             if not was_finished:
                 slot.closed_at = now
+                slot.entry = -1  # its timers are over: a heap entry left is stale
+                self._lingering.append(slot)
                 for command in out:
                     if type(command) is Finished:
-                        self.counters[f"outcome_{command.outcome}"] += 1
-            self._schedule(slot, slot.closed_at + self._linger)
+                        tally(self.counters, f"outcome_{command.outcome}")
         else:
             self._schedule(slot, session.next_deadline())
         return out
@@ -264,5 +279,7 @@ class SessionTable:
         if self._routes.get(slot.route) is slot:
             del self._routes[slot.route]
         slot.entry = -1
-        self.totals.update(slot.session.counters)
-        self.counters["sessions_removed"] += 1
+        totals = self.totals
+        for name, count in slot.session.counters.items():
+            tally(totals, name, count)
+        tally(self.counters, "sessions_removed")

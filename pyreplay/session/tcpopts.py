@@ -8,13 +8,14 @@ Options built from scratch carry matching ``raw`` bytes. Malformed raw bytes are
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 from pyreplay.packet.segment import TcpOptions
 
-_MAX_OPTION_BYTES = 40
+_MAX_OPTION_BYTES: Final = 40
 _TS_KIND, _TS_LEN = 8, 10
-_NOP_NOP_TIMESTAMP = b"\x01\x01\x08\x0a"
-_TS_VALUES = struct.Struct("!II")
+_NOP_NOP_TIMESTAMP: Final = b"\x01\x01\x08\x0a"
+_TS_VALUES: Final = struct.Struct("!II")
 
 
 def mss_only(mss: int) -> TcpOptions:

@@ -16,6 +16,7 @@ from pyreplay.channel.codec import (
     FrameDecoder,
     decode_body,
     encode,
+    encode_route,
     max_responses_per_frame,
 )
 from pyreplay.channel.errors import ChannelError
@@ -73,6 +74,12 @@ def test_frame_is_length_prefixed_msgpack_array_with_bin_addresses():
     (length,) = struct.unpack("!I", frame[:4])
     assert length == len(frame) - 4
     assert msgpack.unpackb(frame[4:]) == [1, V4A, 8080, V4B, 80]
+
+
+@pytest.mark.parametrize("client, target", [((V4A, 40000), (V4B, 8080)), ((V6A, 0), (V6B, 65535))])
+def test_a_route_frame_from_endpoints_is_the_frame_of_its_message(client, target):
+    assert encode_route(True, client, target) == encode(Register(*client, *target))
+    assert encode_route(False, client, target) == encode(Unregister(*client, *target))
 
 
 def test_a_body_that_failed_to_pack_leaves_nothing_in_the_next_frame():

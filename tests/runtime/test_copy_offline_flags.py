@@ -14,7 +14,7 @@ import pytest
 
 from pyreplay.backends.channel_tcp import ChannelClosed
 from pyreplay.backends.pcapfilter import offline_filter
-from pyreplay.channel.codec import FrameDecoder, encode
+from pyreplay.channel.codec import FrameDecoder, decode_body, encode
 from pyreplay.channel.messages import CHANNEL_VERSION, Hello, Register
 from pyreplay.config import RECONNECT_INTERVAL, CopyConfig
 from pyreplay.packet.pcap import PcapWriter, open_capture
@@ -55,7 +55,7 @@ class Recorder:
         self.sent: list[Segment] = []
         self.announced: list = []
         self.replay = Replay(cfg, lambda packet, now: self.sent.append(parse_packet(packet)),
-                             self.announced.append, **kwargs)
+                             lambda frame, registers: self.announced.append(decode_body(frame[4:])), **kwargs)
 
     def capture(self, segment: Segment, now: float) -> None:
         parsed = self.replay.captured_segment(build_packet(segment))
@@ -86,7 +86,7 @@ def test_gradual_replays_each_session_by_the_percentage_of_its_second_since_the_
     late = [p for p in range(10000 + 2000, 10000 + 2400)]  # after 100 s: the full -r
     kept_late = sum(sample_session(CLIENT, p, percent) for p in late)
     assert sum(1 for p in created if p >= 12000) == kept_late
-    assert r.replay.stats.skipped["sampled out (-g)"] > 0
+    assert r.replay.stats.skipped.get("sampled out (-g)", 0) > 0
 
 
 def test_without_gradual_every_session_is_replayed_from_the_first_second():
@@ -123,7 +123,7 @@ def test_capture_filter_replays_only_what_it_matches_too():
         for seg in conversation(port):
             r.capture(seg, 0.0)
     assert [s.sport for s in r.syns()] == [40001]
-    assert r.replay.stats.skipped["not matching -F"] == 4
+    assert r.replay.stats.skipped.get("not matching -F", 0) == 4
 
 
 # --- dry runs from the command line: -T, -H, -F ----------------------------------------------------

@@ -25,7 +25,7 @@ def test_summary_counts_reconnects_and_the_requests_resent_whole():
     connection, and the summary says so next to the reconnects."""
     cfg = CopyConfig.from_options(transfers="80-198.18.0.30:8080", intercepts="198.18.0.40")
     emitter = MemoryEmitter()
-    replay = Replay(cfg, emitter.send, lambda message: None)
+    replay = Replay(cfg, emitter.send, lambda frame, registers: None)
     sport = 40001
     captured = [Segment(CLIENT, ONLINE, sport, 80, 100, 0, SYN, 65535, TcpOptions(mss=1460)),
                 Segment(CLIENT, ONLINE, sport, 80, 101, 9001, ACK, 502),

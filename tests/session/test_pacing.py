@@ -17,7 +17,7 @@ def test_scenario_9_pipelined_and_continuation_segments_go_back_to_back():
     out += pb.client(cseg(CISN + 7, OISN + 1, payload=b"req1-b"))  # continuation
     out += pb.client(cseg(CISN + 13, OISN + 1, payload=b"req2"))  # pipelined: same ACK
     assert [c[3] for c in brief(out)] == [b"req1-a", b"req1-b", b"req2"]
-    assert pb.session.counters["requests"] == 1
+    assert pb.session.counters.get("requests", 0) == 1
 
 
 def test_scenario_10_next_request_waits_for_quiet_period_after_last_response_byte():
@@ -47,10 +47,10 @@ def test_a_response_nothing_waits_on_gets_no_quiet_timer_and_completes_at_the_ne
     pb.respond(0, 10, CISN + 3, at=answered_at)
     assert brief(pb.advance_to_deadline()) == [("ACK", s(CISN + 3), s(TISN + 11))]  # delayed ACK
     assert pb.session.next_deadline() == answered_at + 30.0  # the keep-alive timeout's time
-    assert pb.session.phase is Phase.AWAITING_RESPONSE and pb.session.counters["responses"] == 0
+    assert pb.session.phase is Phase.AWAITING_RESPONSE and pb.session.counters.get("responses", 0) == 0
     out = pb.client(cseg(CISN + 3, OISN + 61, payload=b"q2"), at=answered_at + 0.5)
     assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 11), b"q2")]
-    assert pb.session.counters["responses"] == 1
+    assert pb.session.counters.get("responses", 0) == 1
 
 
 def test_a_response_the_client_fin_waits_on_gets_its_quiet_timer():
@@ -64,7 +64,7 @@ def test_a_response_the_client_fin_waits_on_gets_its_quiet_timer():
     assert pb.session.next_deadline() == answered_at + pb.config.quiet_floor
     out = pb.advance_to_deadline()
     assert brief(out)[-1] == ("FIN|ACK", s(CISN + 3), s(TISN + 11))
-    assert pb.session.counters["responses"] == 1
+    assert pb.session.counters.get("responses", 0) == 1
 
 
 def test_response_as_long_as_online_one_releases_next_request_after_the_grace_only():
@@ -78,7 +78,7 @@ def test_response_as_long_as_online_one_releases_next_request_after_the_grace_on
     assert pb.session.next_deadline() == last + pb.config.sized_response_grace
     out = pb.advance_to_deadline()
     assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 51), b"q2")]
-    assert pb.session.counters["responses_sized_by_capture"] == 1
+    assert pb.session.counters.get("responses_sized_by_capture", 0) == 1
 
 
 def test_server_fin_right_after_a_sized_response_wins_over_the_next_request():
@@ -91,7 +91,7 @@ def test_server_fin_right_after_a_sized_response_wins_over_the_next_request():
     out = pb.target(resp(TISN + 11, CISN + 3, flags=FIN | ACK), at=t0 + pb.config.sized_response_grace / 2)
     assert not any(c[0] == "PSH|ACK" and c[3] == b"q2" and c[2] == s(TISN + 12) for c in brief(out)
                    if len(c) > 3)
-    assert pb.session.counters["reconnects"] == 1
+    assert pb.session.counters.get("reconnects", 0) == 1
 
 
 def test_response_is_not_complete_until_target_acked_all_request_bytes():
@@ -110,7 +110,7 @@ def test_scenario_10_no_wait_sends_new_request_immediately():
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"q1"))
     out = pb.client(cseg(CISN + 3, OISN + 51, payload=b"q2"))
     assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 1), b"q2")]
-    assert pb.session.counters["requests"] == 2
+    assert pb.session.counters.get("requests", 0) == 2
 
 
 def test_request_without_response_ends_by_session_timeout_not_never():
@@ -157,7 +157,7 @@ def test_quiet_period_scales_with_measured_target_rtt_and_is_capped():
     assert pb.session.phase is Phase.AWAITING_RESPONSE
     out = pb.advance_to_deadline()
     assert brief(out) == [("PSH|ACK", s(CISN + 3), s(TISN + 11), b"q2")]
-    assert pb.session.counters["responses"] == 1
+    assert pb.session.counters.get("responses", 0) == 1
 
 
 def test_late_response_data_after_completion_is_acked_and_counted():

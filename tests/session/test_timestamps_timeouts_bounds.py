@@ -1,6 +1,8 @@
 """Rule 8 (timestamps), rule 9 (timeouts, shutdown), rule 10 (memory bound), rule 11 (counters);
 scenario 26."""
 
+from collections import Counter
+
 import pytest
 
 from pyreplay.packet.segment import TcpOptions
@@ -65,7 +67,7 @@ def test_keepalive_idle_session_ends_after_keepalive_timeout():
     assert brief(out)[-1] == ("finished", "idle")
     assert brief(out)[0] == ("RST|ACK", s(CISN + 2), s(TISN + 6))
     assert pb.now == pytest.approx(answered_at + 30.0, abs=0.1)
-    assert pb.session.counters["responses"] == 1
+    assert pb.session.counters.get("responses", 0) == 1
 
 
 def test_work_deadline_is_the_earliest_timer_that_moves_the_replay_on_never_one_that_gives_up():
@@ -116,14 +118,14 @@ def test_memory_bound_overflow_ends_session():
     pb.client(cseg(CISN + 1, OISN + 1, payload=b"x" * 600))  # buffered: waiting for SYN-ACK
     out = pb.client(cseg(CISN + 601, OISN + 1, payload=b"y" * 600))
     assert brief(out) == [("RST", s(CISN + 1)), ("unregister",), ("finished", "overflow")]
-    assert pb.session.counters["overflow"] == 1
+    assert pb.session.counters.get("overflow", 0) == 1
 
 
 def test_far_future_segment_is_dropped_not_buffered():
     pb = Playbook(max_buffered_bytes=1000)
     pb.open_with_syn()
     assert pb.client(cseg(CISN + 10**6, OISN + 1, payload=b"z")) == []
-    assert pb.session.counters["client_beyond_horizon"] == 1
+    assert pb.session.counters.get("client_beyond_horizon", 0) == 1
     assert pb.session.phase is Phase.ESTABLISHED
 
 
@@ -136,7 +138,7 @@ def test_counters_summarise_the_session():
     pb.client(cseg(CISN + 5, OISN + 8, flags=FIN | ACK))
     while pb.session.phase is not Phase.FIN_WAIT:
         pb.advance_to_deadline()
-    c = pb.session.counters
+    c = Counter(pb.session.counters)  # a name never counted reads 0
     assert (c["requests"], c["bytes_sent"], c["responses"], c["response_bytes"]) == (1, 4, 1, 7)
     assert (c["connections"], c["syns_sent"], c["client_retransmission"]) == (1, 1, 1)
     assert c["segments_sent"] == len(sent(pb.log))
