@@ -102,6 +102,20 @@ def test_port_reuse_beyond_max_generations_supersedes_the_oldest():
     assert table.counters.get("port_reuse_superseded", 0) == 1
 
 
+def test_a_session_removed_while_it_lingers_sets_no_deadline():
+    table = SessionTable(make_table()._factory, max_generations=2, linger=6.0)
+    for i in range(3):  # the third supersedes the first, which is removed at once
+        table.handle_client(cseg(CISN + i * 10**7, flags=SYN), now=float(i))
+    assert len(table) == 2
+    visited = []
+    while (deadline := table.next_deadline()) is not None:
+        visited.append(deadline)
+        table.handle_tick(deadline)
+    # the other two failed their handshake at 3 s (+1, +2) and left 6 s later; the first one,
+    # gone at 2 s, would have lingered until 8 s
+    assert visited[-2:] == [10.0, 11.0] and 8.0 not in visited and len(table) == 0
+
+
 class _Net:
     """Table + one simulated target per rewritten client identity + a one-way delay each way."""
 
