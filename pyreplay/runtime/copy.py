@@ -137,13 +137,6 @@ class Intercepts:
                     self._lost(conn, str(exc))
         return reopened
 
-    def announce(self, message: Message) -> None:
-        self.announce_many([message])
-
-    def announce_many(self, messages: list[Message]) -> None:
-        """Send every message to every intercept in one write each."""
-        self.announce_frames(b"".join(encode(m) for m in messages))
-
     def announce_frames(self, frames: bytes) -> None:
         """Send encoded channel frames to every intercept in one write each."""
         for conn in list(self.connections):

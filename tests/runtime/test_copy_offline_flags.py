@@ -248,7 +248,7 @@ def test_lonely_copy_reconnects_every_interval_and_re_registers_live_sessions():
                             clock=clock, connect=channel)
     first, second = channel.opened
     first.broken = second.broken = True
-    intercepts.announce(ROUTE)  # both writes fail: both intercepts are lost
+    intercepts.announce_frames(encode(ROUTE))  # both writes fail: both intercepts are lost
     assert intercepts.connections == [] and first.closed and second.closed
     assert intercepts.alive  # -L: the run goes on
 
@@ -274,7 +274,7 @@ def test_without_lonely_a_lost_intercept_ends_the_run_and_is_not_retried():
     channel = FakeChannel()
     intercepts = Intercepts(config().intercepts, clock=Clock(0.0), connect=channel)
     channel.opened[0].broken = True
-    intercepts.announce(ROUTE)
+    intercepts.announce_frames(encode(ROUTE))
     assert not intercepts.alive
     assert intercepts.reconnect_due(1e6, lambda: [ROUTE]) == 0 and channel.attempts == 1
     assert intercepts.problem().startswith("lost 1 intercept connection(s) during the run: ")
