@@ -27,7 +27,7 @@ from pyreplay.config import CopyConfig, TIME_WAIT_SECONDS
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.segment import SYN, ResponseSummary, Segment
 from pyreplay.packet.segmentation import split_to_mtu
-from pyreplay.packet.tcpip import build_packet, parse_packet
+from pyreplay.packet.tcpip import build_packet, parse_packet, usual_tcp_dport
 from pyreplay.rewrite import (
     ClientAllocator,
     ClientKey,
@@ -95,11 +95,9 @@ class Replay:
         if self._keep is not None and not self._keep(packet):
             tally(self.stats.skipped, "not matching -F")
             return None
-        if (type(packet) is bytes and len(packet) >= 40 and packet[0] == 0x45 and packet[9] == 6
-                and not (packet[6] & 0x3F or packet[7])
-                and (packet[22] << 8 | packet[23]) not in self._online_ports):
-            # the usual packet (IPv4, no IP options, TCP, not a fragment) to another port, e.g.
-            # the online server's responses in a two-way capture: not worth a parse
+        dport = usual_tcp_dport(packet)
+        if dport >= 0 and dport not in self._online_ports:
+            # e.g. the online server's responses in a two-way capture: not worth a parse
             tally(self.stats.skipped, "not matching -x")
             return None
         try:

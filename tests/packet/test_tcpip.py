@@ -13,7 +13,7 @@ from pyreplay.packet.checksum import checksum_adjust
 from pyreplay.packet.errors import PacketError
 from pyreplay.packet.options import encode_tcp_options, find_timestamp_offset, parse_tcp_options
 from pyreplay.packet.segment import ACK, FIN, NO_OPTIONS, PSH, SYN, Segment, TcpOptions
-from pyreplay.packet.tcpip import build_packet, ipv4_packet_length, parse_packet, wire_options
+from pyreplay.packet.tcpip import build_packet, ipv4_packet_length, parse_packet, usual_tcp_dport, wire_options
 
 CLIENT = bytes([192, 0, 2, 1])
 SERVER = bytes([198, 51, 100, 7])
@@ -142,6 +142,22 @@ def test_build_parse_round_trip(seg):
     assert parse_packet(packet) == Segment(**{**_fields(seg), "options": parse_tcp_options(wire)})
     if seg.options.raw or seg.options is NO_OPTIONS:
         assert parse_packet(packet) == seg
+
+
+@given(segments)
+def test_the_usual_packet_s_port_reads_as_parse_packet_reads_it(seg):
+    packet = build_packet(seg)
+    assert usual_tcp_dport(packet) == parse_packet(packet).dport == seg.dport
+
+
+def test_other_packets_have_no_usual_port():
+    packet = build_packet(Segment(bytes(4), bytes([10, 0, 0, 2]), 40000, 80, 1, 0, SYN, 100))
+    fragment = packet[:6] + bytes([0x20, 0]) + packet[8:]  # more fragments follow
+    udp = packet[:9] + bytes([17]) + packet[10:]
+    with_ip_options = bytes([0x46]) + packet[1:20] + bytes(4) + packet[20:]
+    for other in (fragment, udp, with_ip_options, packet[:39], bytearray(packet)):
+        assert usual_tcp_dport(other) == -1
+    assert usual_tcp_dport(packet) == 80
 
 
 @given(segments)
